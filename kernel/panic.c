@@ -1,0 +1,82 @@
+/* Panic and test-exit: stop every CPU with an NMI, say why, and end the run. */
+#include <hv/apic.h>
+#include <hv/console.h>
+#include <hv/fmt.h>
+#include <hv/options.h>
+#include <hv/panic.h>
+#include <hv/percpu.h>
+#include <hv/x86.h>
+#include <stdarg.h>
+
+#define QEMU_DEBUG_EXIT_PORT 0xf4
+#define BOCHS_SHUTDOWN_PORT 0x8900
+#define PANIC_STOP_WAIT_LOOPS 10000000
+
+static volatile uint32_t panicking;
+
+bool panic_in_progress(void) { return panicking != 0; }
+
+_Noreturn void test_exit(bool success)
+{
+	pr_info("test-exit %s", success ? "success" : "failure");
+	/* QEMU isa-debug-exit: the process exits with (value << 1) | 1, so 1 = pass, 3 = fail. */
+	outl(QEMU_DEBUG_EXIT_PORT, success ? 0 : 1);
+	if (success) {
+		/* Bochs magic breakpoint: the debugger's rc file quits with status 0. */
+		__asm__ volatile("xchgw %%bx, %%bx" ::: "memory");
+	} else {
+		for (const char *s = "Shutdown"; *s; s++)
+			outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*s);
+	}
+	cpu_halt_forever();
+}
+
+static void stop_other_cpus(void)
+{
+	if (!lapic_ready() || cpu_count <= 1)
+		return;
+	lapic_send_nmi_to_others();
+	for (uint32_t wait = 0; wait < PANIC_STOP_WAIT_LOOPS; wait++) {
+		uint32_t running = 0;
+		for (uint32_t i = 0; i < cpu_count; i++)
+			if (cpus[i].state == CPU_ONLINE && &cpus[i] != this_cpu())
+				running++;
+		if (!running)
+			break;
+		cpu_relax();
+	}
+}
+
+_Noreturn void boot_error(const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	pr_err("boot error: %s", reason);
+	panic("cannot continue booting");
+}
+
+_Noreturn void panic(const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	irq_disable();
+	if (__atomic_exchange_n(&panicking, 1, __ATOMIC_SEQ_CST))
+		cpu_halt_forever(); /* another CPU is already panicking and will stop us */
+	console_enter_panic_mode();
+	va_start(ap, fmt);
+	fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+
+	uint32_t self = this_cpu() ? this_cpu()->index : 0;
+	pr_err("PANIC on cpu %u: %s", self, reason);
+	stop_other_cpus();
+	pr_err("all cpus stopped");
+	if (hv_options.test_exit)
+		test_exit(false);
+	cpu_halt_forever();
+}
