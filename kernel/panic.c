@@ -31,20 +31,28 @@ _Noreturn void test_exit(bool success)
 	cpu_halt_forever();
 }
 
-static void stop_other_cpus(void)
+static uint32_t other_cpus_running(void)
+{
+	uint32_t running = 0;
+
+	for (uint32_t i = 0; i < cpu_count; i++)
+		if (cpus[i].state == CPU_ONLINE && &cpus[i] != this_cpu())
+			running++;
+	return running;
+}
+
+/* Returns how many other CPUs did not confirm they stopped. */
+static uint32_t stop_other_cpus(void)
 {
 	if (!lapic_ready() || cpu_count <= 1)
-		return;
+		return 0;
 	lapic_send_nmi_to_others();
-	for (uint32_t wait = 0; wait < PANIC_STOP_WAIT_LOOPS; wait++) {
-		uint32_t running = 0;
-		for (uint32_t i = 0; i < cpu_count; i++)
-			if (cpus[i].state == CPU_ONLINE && &cpus[i] != this_cpu())
-				running++;
-		if (!running)
-			break;
+	uint32_t running = other_cpus_running();
+	for (uint32_t wait = 0; running && wait < PANIC_STOP_WAIT_LOOPS; wait++) {
 		cpu_relax();
+		running = other_cpus_running();
 	}
+	return running;
 }
 
 _Noreturn void boot_error(const char *fmt, ...)
@@ -74,8 +82,11 @@ _Noreturn void panic(const char *fmt, ...)
 
 	uint32_t self = this_cpu() ? this_cpu()->index : 0;
 	pr_err("PANIC on cpu %u: %s", self, reason);
-	stop_other_cpus();
-	pr_err("all cpus stopped");
+	uint32_t running = stop_other_cpus();
+	if (running)
+		pr_err("%u cpus did not stop", running);
+	else
+		pr_err("all cpus stopped");
 	if (hv_options.test_exit)
 		test_exit(false);
 	cpu_halt_forever();

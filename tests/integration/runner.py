@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""hv's integration runner: boots each case on QEMU or Bochs, reads the serial log, ends with
+'N passed, N failed'. The table of cases lives in cases.py; this file only knows how to run one.
+
+Usage: runner.py [-j JOBS] [-k SUBSTRING]...   (run the cases whose name contains a SUBSTRING)
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, "build")
+OVMF = "/usr/share/ovmf/OVMF.fd"
+
+sys.path.insert(0, os.path.dirname(__file__))
+import cases  # noqa: E402
+
+# What each emulator's exit status means for hv's test-exit (see kernel/panic.c test_exit).
+EXIT_CODES = {
+    "qemu": {"pass": 1, "fail": 3},    # isa-debug-exit: (value << 1) | 1
+    "bochs": {"pass": 0, "fail": 1},   # magic breakpoint + 'quit' / shutdown port
+}
+
+
+def run(cmd, log, timeout, **kw):
+    """Runs cmd with output to log; returns (exit status or 'timeout', seconds)."""
+    start = time.monotonic()
+    with open(log, "wb") as out:
+        try:
+            p = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               timeout=timeout, **kw)
+            status = p.returncode
+        except subprocess.TimeoutExpired:
+            status = "timeout"
+    return status, time.monotonic() - start
+
+
+def make_boot_media(case, workdir):
+    """An ISO (GRUB, multiboot2) or a FAT ESP image (UEFI loader) carrying the case's cmdline."""
+    modules = [os.path.join(ROOT, m) if not os.path.isabs(m) else m for m in case.get("modules", [])]
+    if case["boot"] == "uefi":
+        img = os.path.join(workdir, "esp.img")
+        subprocess.run(["bash", os.path.join(ROOT, "tools/mkesp.sh"), img, case["cmdline"]] + modules,
+                       check=True, cwd=ROOT)
+        return img
+    iso = os.path.join(workdir, "hv.iso")
+    subprocess.run(["bash", os.path.join(ROOT, "tools/mkiso.sh"), os.path.join(BUILD, "hv.elf"), iso,
+                    case["cmdline"]] + modules, check=True, cwd=ROOT)
+    return iso
+
+
+def qemu_command(case, media, serial):
+    cmd = ["qemu-system-x86_64", "-machine", "pc", "-cpu", case.get("cpu", "max"),
+           "-smp", str(case.get("cpus", 4)), "-m", str(case.get("memory", 256)),
+           "-display", "none", "-no-reboot", "-monitor", "none",
+           "-serial", "file:" + serial,
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    if case["boot"] == "uefi":
+        cmd += ["-bios", OVMF, "-drive", "format=raw,file=" + media]
+    else:
+        cmd += ["-cdrom", media, "-boot", "d"]
+    return cmd + case.get("qemu_args", [])
+
+
+def bochs_command(case, media, serial, workdir):
+    rc = os.path.join(workdir, "bochsrc")
+    dbg = os.path.join(workdir, "dbg.rc")
+    with open(rc, "w") as f:
+        subprocess.run(["bash", os.path.join(ROOT, "tools/bochsrc.sh"), media, str(case.get("cpus", 2)),
+                        serial, os.path.join(workdir, "bochs.log"), case.get("cpu", "corei7_skylake_x")],
+                       stdout=f, check=True)
+    with open(dbg, "w") as f:
+        f.write("c\nquit\n")
+    return ["bochs", "-q", "-f", rc, "-rc", dbg]
+
+
+def check_serial(case, text):
+    """Expected patterns must appear in order; forbidden ones must not appear at all."""
+    pos = 0
+    for pattern in case.get("expect", []):
+        m = re.compile(pattern, re.M).search(text, pos)
+        if not m:
+            return "missing (in order): %r" % pattern
+        pos = m.end()
+    forbid = list(case.get("forbid", []))
+    if case.get("result", "pass") == "pass":
+        forbid += [r"PANIC", r"boot error"]
+    for pattern in forbid:
+        if re.search(pattern, text, re.M):
+            return "unexpected: %r" % pattern
+    return None
+
+
+def run_boot_case(case):
+    workdir = os.path.join(BUILD, "test", case["name"])
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    media = make_boot_media(case, workdir)
+    serial = os.path.join(workdir, "serial.log")
+    open(serial, "w").close()
+    emulator = case["emulator"]
+    if emulator == "qemu":
+        cmd = qemu_command(case, media, serial)
+    else:
+        cmd = bochs_command(case, media, serial, workdir)
+    status, seconds = run(cmd, os.path.join(workdir, "emulator.log"), case.get("timeout", 90), cwd=workdir)
+    with open(serial, errors="replace") as f:
+        text = f.read().replace("\r", "")
+    want = EXIT_CODES[emulator][case.get("result", "pass")]
+    problem = None
+    if status != want:
+        problem = "emulator exit %s, expected %s (%s)" % (status, want, case.get("result", "pass"))
+    problem = check_serial(case, text) or problem
+    return problem, seconds, text
+
+
+def run_command_case(case):
+    workdir = os.path.join(BUILD, "test", case["name"])
+    os.makedirs(workdir, exist_ok=True)
+    log = os.path.join(workdir, "output.log")
+    status, seconds = run(case["command"], log, case.get("timeout", 600), cwd=ROOT)
+    with open(log, errors="replace") as f:
+        text = f.read()
+    problem = None if status == 0 else "exit status %s" % status
+    return problem, seconds, text
+
+
+def run_case(case):
+    try:
+        if "command" in case:
+            return run_command_case(case)
+        return run_boot_case(case)
+    except Exception as e:  # a broken case is a failed case, never a crashed runner
+        return "runner error: %s" % e, 0.0, ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("-k", "--select", action="append", default=[])
+    args = ap.parse_args()
+    selected = [c for c in cases.CASES if not args.select or any(s in c["name"] for s in args.select)]
+
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [(c, pool.submit(run_case, c)) for c in selected]
+        for case, fut in futures:
+            problem, seconds, text = fut.result()
+            if problem:
+                failed += 1
+                print("FAIL %s (%.1fs): %s" % (case["name"], seconds, problem))
+                tail = text.strip().splitlines()[-15:]
+                for line in tail:
+                    print("    | " + line)
+                print("    logs: build/test/%s/" % case["name"])
+            else:
+                passed += 1
+                print("PASS %s (%.1fs)" % (case["name"], seconds))
+            sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
