@@ -10,6 +10,7 @@
 #include <hv/smp.h>
 #include <hv/string.h>
 #include <hv/timer.h>
+#include <hv/vmm_boot.h>
 #include <hv/x86.h>
 
 #define HV_VERSION "0.1"
@@ -110,6 +111,8 @@ _Noreturn void kernel_main(const struct boot_info *bi)
 	lapic_init(acpi->lapic_address);
 	ioapic_init(acpi);
 	start_timers(acpi);
+	vmm_select_backend();
+	vmm_cpu_init();
 	start_cpus(acpi);
 
 	if (hv_options.panic_test) {
@@ -117,7 +120,8 @@ _Noreturn void kernel_main(const struct boot_info *bi)
 		*(volatile uint64_t *)PANIC_TEST_ADDRESS = 1;
 	}
 	pr_info("boot complete");
-	if (hv_options.test_exit)
+	vmm_start_vms(bi);
+	if (hv_options.test_exit && !vmm_vms_running())
 		test_exit(true);
-	cpu_loop();
+	vmm_cpu_loop();
 }

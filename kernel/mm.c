@@ -73,3 +73,14 @@ uint64_t page_alloc_zeroed(void)
 		memset(phys_to_virt(p), 0, PAGE_SIZE);
 	return p;
 }
+
+void *mm_zalloc(uint64_t size)
+{
+	uint64_t p = phys_alloc(size, PAGE_SIZE, UINT64_MAX);
+
+	if (!p)
+		return NULL;
+	void *v = phys_to_virt(p);
+	memset(v, 0, (size + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1));
+	return v;
+}

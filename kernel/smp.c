@@ -7,6 +7,7 @@
 #include <hv/smp.h>
 #include <hv/string.h>
 #include <hv/timer.h>
+#include <hv/vmm_boot.h>
 #include <hv/x86.h>
 
 #define INIT_DEASSERT_DELAY_US 10000
@@ -57,8 +58,9 @@ _Noreturn static void ap_main(struct percpu *c)
 	cpu_tables_init(c, ist);
 	paging_cpu_init();
 	lapic_cpu_init();
+	vmm_cpu_init();
 	__atomic_store_n(&c->state, CPU_ONLINE, __ATOMIC_RELEASE);
-	cpu_loop();
+	vmm_cpu_loop();
 }
 
 /* One block per AP: the kernel stack, then its IST stacks above it. */
@@ -156,12 +158,4 @@ uint32_t smp_online_count(void)
 	for (uint32_t i = 0; i < cpu_count; i++)
 		n += cpus[i].state == CPU_ONLINE;
 	return n;
-}
-
-_Noreturn void cpu_loop(void)
-{
-	for (;;) {
-		irq_enable();
-		cpu_halt();
-	}
 }

@@ -20,6 +20,9 @@ uint64_t mm_trampoline_page(void);
 /* A zeroed 4 KiB page below 4 GiB (page tables, control structures); 0 when out of memory. */
 uint64_t page_alloc_zeroed(void);
 
+/* Zeroed, direct-mapped memory rounded up to whole pages (hv's few long-lived objects). */
+void *mm_zalloc(uint64_t size);
+
 /* Builds and loads hv's page tables: the direct map of RAM, the kernel by section rights. */
 void paging_init(const struct boot_info *bi);
 void paging_cpu_init(void); /* CR0.WP, EFER.NXE on each CPU */

@@ -3,6 +3,7 @@
 #define HV_PERCPU_H
 
 #include <hv/layout.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MAX_CPUS 64
@@ -42,6 +43,8 @@ struct percpu {
 	uint32_t apic_id;
 	uint64_t stack_top;
 	volatile uint32_t state;
+	bool vmm_ready;		   /* virtualization enabled on this CPU */
+	struct vcpu *volatile vcpu; /* the vcpu pinned here, if any */
 	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss64 tss __attribute__((aligned(16)));
 };

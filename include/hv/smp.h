@@ -9,7 +9,5 @@ void smp_bsp_early_init(void);
 /* Starts every enabled CPU of the MADT (at most maxcpus in all) with INIT-SIPI-SIPI. */
 void smp_boot(const uint32_t *apic_ids, uint32_t count, uint32_t maxcpus);
 uint32_t smp_online_count(void);
-/* Where every CPU ends after boot: the per-CPU VMM loop. */
-_Noreturn void cpu_loop(void);
 
 #endif

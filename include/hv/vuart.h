@@ -1,0 +1,29 @@
+/* A guest-visible 16550 with what guests use for console output: transmit, line status, scratch,
+ * and the configuration registers kept as written. Pure logic: output goes to a callback. */
+#ifndef HV_VUART_H
+#define HV_VUART_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VUART_LINE_MAX 160
+
+/* Receives one line of guest output, without its newline. */
+typedef void (*vuart_emit_t)(void *ctx, const char *line, size_t len);
+
+struct vuart {
+	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	char line[VUART_LINE_MAX];
+	uint32_t len;
+	vuart_emit_t emit;
+	void *ctx;
+};
+
+void vuart_init(struct vuart *u, vuart_emit_t emit, void *ctx);
+/* ioport_handler_t for the 8 ports of COM1; the register is port & 7. */
+bool vuart_io(void *dev, uint16_t port, uint8_t bytes, bool in, uint32_t *value);
+/* Emits a partial line (when the VM stops). */
+void vuart_flush(struct vuart *u);
+
+#endif

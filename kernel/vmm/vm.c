@@ -1,0 +1,150 @@
+/* VMs, their guest-physical memory and the run loop of one vcpu. */
+#include <hv/console.h>
+#include <hv/mm.h>
+#include <hv/percpu.h>
+#include <hv/string.h>
+#include <hv/vmm.h>
+#include <hv/x86.h>
+
+#define GUEST_RAM_ALIGN 0x200000ull
+
+const struct vmm_ops *vmm_ops;
+static uint32_t vm_next_id;
+
+static const char *const suspend_names[] = {
+	[VM_SUSPEND_NONE] = "running",	    [VM_SUSPEND_RESET] = "reset",
+	[VM_SUSPEND_POWEROFF] = "poweroff", [VM_SUSPEND_HALT] = "halt",
+	[VM_SUSPEND_TRIPLEFAULT] = "triple fault", [VM_SUSPEND_EXIT] = "exit",
+	[VM_SUSPEND_ERROR] = "error",
+};
+
+const char *vm_suspend_name(enum vm_suspend_how how)
+{
+	return how <= VM_SUSPEND_ERROR ? suspend_names[how] : "unknown";
+}
+
+struct vm *vm_create(const char *name, uint64_t mem_size, uint32_t vcpu_count, const char **err)
+{
+	if (vcpu_count == 0 || vcpu_count > VM_MAX_VCPUS) {
+		*err = "vcpu count out of range";
+		return NULL;
+	}
+	struct vm *vm = mm_zalloc(sizeof(*vm));
+	if (!vm) {
+		*err = "out of memory for the VM structure";
+		return NULL;
+	}
+	strlcpy(vm->name, name, sizeof(vm->name));
+	vm->id = vm_next_id++;
+	vm->vcpu_count = vcpu_count;
+	for (uint32_t i = 0; i < vcpu_count; i++) {
+		vm->vcpus[i].vm = vm;
+		vm->vcpus[i].id = i;
+	}
+
+	uint64_t hpa = phys_alloc(mem_size, GUEST_RAM_ALIGN, UINT64_MAX);
+	if (!hpa) {
+		*err = "not enough free host memory for the guest RAM";
+		return NULL;
+	}
+	struct vm_memseg *seg = &vm->memsegs[vm->memseg_count++];
+	seg->gpa = 0;
+	seg->len = mem_size;
+	seg->hpa = hpa;
+	seg->hva = phys_to_virt(hpa);
+	/* A guest never sees what the memory held before. */
+	void *dst = seg->hva;
+	uint64_t quads = mem_size / 8;
+	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(quads) : "a"(0ull) : "memory");
+	vm->mem_size = seg->len;
+
+	vm->backend = vmm_ops->vm_init(vm);
+	if (!vm->backend || !vmm_ops->map(vm->backend, seg->gpa, seg->hpa, seg->len)) {
+		*err = "the backend could not set up the VM (nested page tables)";
+		return NULL;
+	}
+	return vm;
+}
+
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	for (uint32_t i = 0; i < vm->memseg_count; i++) {
+		struct vm_memseg *s = &vm->memsegs[i];
+		if (gpa >= s->gpa && len <= s->len && gpa - s->gpa <= s->len - len)
+			return (uint8_t *)s->hva + (gpa - s->gpa);
+	}
+	return NULL;
+}
+
+void vm_suspend(struct vm *vm, enum vm_suspend_how how, const char *why)
+{
+	enum vm_suspend_how none = VM_SUSPEND_NONE;
+
+	if (!__atomic_compare_exchange_n(&vm->suspended, &none, how, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return;
+	if (how == VM_SUSPEND_EXIT)
+		pr_info("vm %s exit %u", vm->name, vm->exit_status);
+	else
+		pr_info("vm %s stopped: %s%s%s", vm->name, vm_suspend_name(how), why ? ": " : "", why ? why : "");
+}
+
+uint64_t vcpu_get_reg(struct vcpu *v, enum vm_reg reg)
+{
+	if (reg < VM_GPR_COUNT && reg != VM_REG_RSP)
+		return v->gpr[reg];
+	return vmm_ops->get_reg(v->backend, reg);
+}
+
+void vcpu_set_reg(struct vcpu *v, enum vm_reg reg, uint64_t value)
+{
+	if (reg < VM_GPR_COUNT && reg != VM_REG_RSP)
+		v->gpr[reg] = value;
+	else
+		vmm_ops->set_reg(v->backend, reg, value);
+}
+
+static void vcpu_apply_boot_state(struct vcpu *v)
+{
+	const struct vcpu_boot_state *b = &v->boot;
+
+	if (!b->valid)
+		return;
+	memcpy(v->gpr, b->gpr, sizeof(v->gpr));
+	vmm_ops->set_reg(v->backend, VM_REG_EFER, b->efer);
+	vmm_ops->set_reg(v->backend, VM_REG_CR4, b->cr4);
+	vmm_ops->set_reg(v->backend, VM_REG_CR3, b->cr3);
+	vmm_ops->set_reg(v->backend, VM_REG_CR0, b->cr0);
+	vmm_ops->set_desc(v->backend, VM_REG_CS, &b->code);
+	for (enum vm_reg r = VM_REG_ES; r <= VM_REG_GS; r++)
+		if (r != VM_REG_CS)
+			vmm_ops->set_desc(v->backend, r, &b->data);
+	vmm_ops->set_desc(v->backend, VM_REG_GDTR, &b->gdtr);
+	vmm_ops->set_desc(v->backend, VM_REG_IDTR, &b->idtr);
+	vmm_ops->set_reg(v->backend, VM_REG_RSP, b->rsp);
+	vmm_ops->set_reg(v->backend, VM_REG_RFLAGS, b->rflags);
+	vmm_ops->set_reg(v->backend, VM_REG_RIP, b->rip);
+}
+
+void vcpu_run(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct vm_exit *exit = &v->exit;
+
+	v->host_cpu = this_cpu()->index;
+	v->backend = vmm_ops->vcpu_init(vm->backend, v);
+	if (!v->backend) {
+		vm_suspend(vm, VM_SUSPEND_ERROR, "cannot initialise the vcpu");
+		return;
+	}
+	vcpu_apply_boot_state(v);
+	v->state = VCPU_RUNNING;
+	exit->inst_length = 0;
+	irq_disable();
+	while (vm->suspended == VM_SUSPEND_NONE) {
+		vmm_ops->run(v->backend, exit);
+		v->exit_counts[exit->code]++;
+		vmm_handle_exit(v, exit);
+	}
+	irq_enable();
+	v->state = VCPU_STOPPED;
+}

@@ -1,0 +1,206 @@
+/* The VMM at boot: choose the backend, enable it on every CPU, create the configured VMs, and the
+ * loop each CPU runs afterwards. */
+#include <hv/apic.h>
+#include <hv/config.h>
+#include <hv/console.h>
+#include <hv/loader.h>
+#include <hv/mm.h>
+#include <hv/options.h>
+#include <hv/panic.h>
+#include <hv/percpu.h>
+#include <hv/smp.h>
+#include <hv/string.h>
+#include <hv/trap.h>
+#include <hv/vmm.h>
+#include <hv/vmm_boot.h>
+#include <hv/x86.h>
+
+#define CONFIG_FILE "vms.cfg"
+
+/* Backends are linked in when built; the core knows only their tables. */
+extern const struct vmm_ops vmm_ops_vmx __attribute__((weak));
+extern const struct vmm_ops vmm_ops_svm __attribute__((weak));
+
+static struct hv_config config;
+static volatile uint32_t vms_running;
+
+bool vmm_vms_running(void) { return vms_running != 0; }
+
+static bool cpu_vendor_is(const char *vendor)
+{
+	struct cpuid_regs r = cpuid(0, 0);
+	char v[13];
+
+	memcpy(v, &r.ebx, 4);
+	memcpy(v + 4, &r.edx, 4);
+	memcpy(v + 8, &r.ecx, 4);
+	v[12] = 0;
+	return !strcmp(v, vendor);
+}
+
+void vmm_select_backend(void)
+{
+	const struct vmm_ops *candidate = NULL;
+
+	if (cpu_vendor_is("GenuineIntel"))
+		candidate = &vmm_ops_vmx;
+	else if (cpu_vendor_is("AuthenticAMD"))
+		candidate = &vmm_ops_svm;
+	if (!candidate)
+		boot_error("no hardware virtualization: hv supports Intel VMX and AMD SVM, and this CPU is neither "
+			   "Intel nor AMD, or this build lacks its backend");
+	const char *missing = candidate->probe();
+	if (missing)
+		boot_error("no hardware virtualization: %s", missing);
+	vmm_ops = candidate;
+}
+
+bool vmm_cpu_init(void)
+{
+	struct percpu *c = this_cpu();
+
+	c->vmm_ready = vmm_ops->cpu_init();
+	if (!c->vmm_ready)
+		pr_err("%s: could not enable virtualization on cpu %u", vmm_ops->name, c->index);
+	return c->vmm_ready;
+}
+
+static const struct boot_module *find_file(const struct boot_info *bi, const char *name, size_t name_len)
+{
+	for (uint32_t i = 0; i < bi->module_count; i++)
+		if (strlen(bi->modules[i].name) == name_len && !strncmp(bi->modules[i].name, name, name_len))
+			return &bi->modules[i];
+	return NULL;
+}
+
+static size_t first_word_length(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] && s[n] != ' ')
+		n++;
+	return n;
+}
+
+static const char *vm_load(struct vm *vm, const struct vm_config *vc, const struct boot_info *bi)
+{
+	struct loader_module mods[CONFIG_MAX_MODULES];
+	const struct boot_module *k = find_file(bi, vc->kernel, strlen(vc->kernel));
+
+	if (!k)
+		return "kernel file not found among the boot files";
+	for (uint32_t i = 0; i < vc->module_count; i++) {
+		const struct boot_module *m = find_file(bi, vc->modules[i], first_word_length(vc->modules[i]));
+		if (!m)
+			return "module file not found among the boot files";
+		mods[i] = (struct loader_module){ phys_to_virt(m->base), m->size, vc->modules[i] };
+	}
+	return mb1_load(vm, phys_to_virt(k->base), k->size, vc->cmdline, mods, vc->module_count);
+}
+
+/* The CPU for each vcpu: the configured pin, or the next CPU nobody has claimed. */
+static bool vm_assign_cpus(struct vm *vm, const struct vm_config *vc, const char **err)
+{
+	static uint32_t next_auto = 1;
+
+	for (uint32_t i = 0; i < vm->vcpu_count; i++) {
+		uint32_t cpu = vc->pin[i];
+		if (cpu == CONFIG_PIN_AUTO) {
+			while (next_auto < cpu_count && cpus[next_auto].vcpu)
+				next_auto++;
+			cpu = next_auto < cpu_count ? next_auto : 0;
+		}
+		if (cpu >= cpu_count || cpus[cpu].state != CPU_ONLINE || !cpus[cpu].vmm_ready) {
+			*err = "pinned to a CPU that does not exist or is not running";
+			return false;
+		}
+		if (cpus[cpu].vcpu) {
+			*err = "pinned to a CPU that already runs a vcpu";
+			return false;
+		}
+		cpus[cpu].vcpu = &vm->vcpus[i];
+	}
+	return true;
+}
+
+static bool vm_start(const struct vm_config *vc, const struct boot_info *bi)
+{
+	const char *err = NULL;
+	struct vm *vm = vm_create(vc->name, vc->memory, vc->vcpus, &err);
+
+	if (vm && !vplatform_init(vm))
+		err = "out of memory for its devices";
+	if (vm && !err)
+		err = vm_load(vm, vc, bi);
+	if (vm && !err)
+		vm_assign_cpus(vm, vc, &err);
+	if (err) {
+		pr_err("config " CONFIG_FILE " line %u: vm %s: %s", vc->line, vc->name, err);
+		return false;
+	}
+	__atomic_fetch_add(&vms_running, 1, __ATOMIC_SEQ_CST);
+	pr_info("vm %s: %u vcpu, %lu MiB, kernel %s", vm->name, vm->vcpu_count, vm->mem_size >> 20, vc->kernel);
+	return true;
+}
+
+static void kick_handler(struct trap_frame *f) { (void)f; }
+
+void vmm_start_vms(const struct boot_info *bi)
+{
+	uint32_t ready = 0;
+	char err[128];
+
+	for (uint32_t i = 0; i < cpu_count; i++)
+		ready += cpus[i].state == CPU_ONLINE && cpus[i].vmm_ready;
+	pr_info("%s ready on %u/%u cpus", vmm_ops->name, ready, smp_online_count());
+	irq_register(VECTOR_KICK, kick_handler);
+
+	const struct boot_module *cfg = find_file(bi, CONFIG_FILE, strlen(CONFIG_FILE));
+	if (!cfg) {
+		pr_info("no " CONFIG_FILE " among the boot files: no VMs to run");
+		return;
+	}
+	if (config_parse(phys_to_virt(cfg->base), cfg->size, &config, err, sizeof(err)))
+		boot_error("config " CONFIG_FILE " %s", err);
+	uint32_t started = 0;
+	for (uint32_t i = 0; i < config.vm_count; i++)
+		started += vm_start(&config.vms[i], bi);
+	if (started < config.vm_count)
+		boot_error("config " CONFIG_FILE ": %u of %u VMs could not be created", config.vm_count - started,
+			   config.vm_count);
+	for (uint32_t i = 1; i < cpu_count; i++)
+		if (cpus[i].vcpu)
+			lapic_send_ipi(cpus[i].apic_id, APIC_DM_FIXED | VECTOR_KICK);
+}
+
+static void vm_vcpu_done(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	if (__atomic_sub_fetch(&vm->vcpus_running, 1, __ATOMIC_SEQ_CST))
+		return;
+	vplatform_stop(vm);
+	if (__atomic_sub_fetch(&vms_running, 1, __ATOMIC_SEQ_CST))
+		return;
+	pr_info("all vms stopped");
+	if (hv_options.test_exit)
+		test_exit(true);
+}
+
+_Noreturn void vmm_cpu_loop(void)
+{
+	struct percpu *c = this_cpu();
+
+	for (;;) {
+		irq_disable();
+		struct vcpu *v = c->vcpu;
+		if (v && v->state == VCPU_IDLE && v->id == 0) {
+			__atomic_fetch_add(&v->vm->vcpus_running, 1, __ATOMIC_SEQ_CST);
+			vcpu_run(v);
+			vm_vcpu_done(v);
+			continue;
+		}
+		/* sti; hlt: a kick between the check and the halt still wakes us. */
+		__asm__ volatile("sti; hlt" ::: "memory");
+	}
+}

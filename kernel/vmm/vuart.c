@@ -1,0 +1,120 @@
+/* 16550 UART model (register layout from the PC16550D data sheet). */
+#include <hv/vuart.h>
+
+#define REG_DATA 0 /* RBR/THR, or DLL with LCR.DLAB */
+#define REG_IER 1  /* or DLM with LCR.DLAB */
+#define REG_IIR 2
+#define REG_LCR 3
+#define REG_MCR 4
+#define REG_LSR 5
+#define REG_MSR 6
+#define REG_SCR 7
+
+#define LCR_DLAB 0x80
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define IIR_NO_INTERRUPT 0x01
+#define IIR_FIFO_ENABLED 0xc0
+#define MSR_DCD_DSR_CTS 0xb0
+#define MCR_LOOPBACK 0x10
+
+void vuart_init(struct vuart *u, vuart_emit_t emit, void *ctx)
+{
+	*u = (struct vuart){ .lcr = 0x03, .dll = 1, .emit = emit, .ctx = ctx };
+}
+
+void vuart_flush(struct vuart *u)
+{
+	if (u->len)
+		u->emit(u->ctx, u->line, u->len);
+	u->len = 0;
+}
+
+static void vuart_transmit(struct vuart *u, uint8_t c)
+{
+	if (c == '\r')
+		return;
+	if (c == '\n') {
+		u->emit(u->ctx, u->line, u->len);
+		u->len = 0;
+		return;
+	}
+	/* Keep the console readable whatever the guest sends. */
+	u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '.';
+	if (u->len == VUART_LINE_MAX)
+		vuart_flush(u);
+}
+
+static uint8_t vuart_read(struct vuart *u, unsigned reg)
+{
+	bool dlab = u->lcr & LCR_DLAB;
+
+	switch (reg) {
+	case REG_DATA:
+		return dlab ? u->dll : 0; /* nothing is ever received */
+	case REG_IER:
+		return dlab ? u->dlm : u->ier;
+	case REG_IIR:
+		return IIR_NO_INTERRUPT | IIR_FIFO_ENABLED;
+	case REG_LCR:
+		return u->lcr;
+	case REG_MCR:
+		return u->mcr;
+	case REG_LSR:
+		return LSR_THRE | LSR_TEMT; /* output completes at once */
+	case REG_MSR:
+		return u->mcr & MCR_LOOPBACK ? (uint8_t)((u->mcr & 0xf) << 4) : MSR_DCD_DSR_CTS;
+	default:
+		return u->scr;
+	}
+}
+
+static void vuart_write(struct vuart *u, unsigned reg, uint8_t v)
+{
+	bool dlab = u->lcr & LCR_DLAB;
+
+	switch (reg) {
+	case REG_DATA:
+		if (dlab)
+			u->dll = v;
+		else if (!(u->mcr & MCR_LOOPBACK))
+			vuart_transmit(u, v);
+		break;
+	case REG_IER:
+		if (dlab)
+			u->dlm = v;
+		else
+			u->ier = v & 0x0f;
+		break;
+	case REG_IIR: /* FCR: FIFO control, nothing to model */
+		break;
+	case REG_LCR:
+		u->lcr = v;
+		break;
+	case REG_MCR:
+		u->mcr = v & 0x1f;
+		break;
+	case REG_SCR:
+		u->scr = v;
+		break;
+	default: /* LSR and MSR are read-only */
+		break;
+	}
+}
+
+bool vuart_io(void *dev, uint16_t port, uint8_t bytes, bool in, uint32_t *value)
+{
+	struct vuart *u = dev;
+
+	/* Wider accesses reach consecutive registers, one byte each, as on an ISA bus. */
+	for (unsigned i = 0; i < bytes; i++) {
+		unsigned reg = (port + i) & 7;
+		if (in) {
+			*value &= ~(0xffu << (8 * i));
+			*value |= (uint32_t)vuart_read(u, reg) << (8 * i);
+		} else {
+			vuart_write(u, reg, (uint8_t)(*value >> (8 * i)));
+		}
+	}
+	return true;
+}
