@@ -9,7 +9,8 @@ cmdline=${3:-}
 shift $(( $# < 3 ? $# : 3 ))
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+log=$(mktemp)
+trap 'rm -rf "$work" "$log"' EXIT
 mkdir -p "$work/boot/grub"
 cp "$elf" "$work/boot/hv.elf"
 {
@@ -28,4 +29,4 @@ cp "$elf" "$work/boot/hv.elf"
 
 mods="normal multiboot2 iso9660 part_msdos part_gpt fat configfile"
 grub-mkrescue -o "$out" --install-modules="$mods" --locales= --fonts= --themes= "$work" \
-	>/dev/null 2>"$work/log" || { cat "$work/log" >&2; exit 1; }
+	>/dev/null 2>"$log" || { cat "$log" >&2; exit 1; }

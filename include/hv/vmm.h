@@ -7,6 +7,7 @@
 #define HV_VMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define VM_NAME_MAX 32
@@ -324,6 +325,13 @@ void vmsr_rdmsr(struct vcpu *v, struct vm_exit *exit);
 void vmsr_wrmsr(struct vcpu *v, struct vm_exit *exit);
 void ioport_exit(struct vcpu *v, struct vm_exit *exit);
 void ioport_string(struct vcpu *v, struct vm_exit *exit);
+/* One access of `bytes` at port to whichever device claims it; *value in/out. */
+void ioport_access(struct vm *vm, uint16_t port, uint8_t bytes, bool in, uint32_t *value);
+
+/* guest_mem.c: a vcpu's view of its memory. A fault injects the exception the CPU would raise
+ * and returns false. access: 0 for reads, or GPT_FETCH. */
+bool vcpu_copy_from_guest(struct vcpu *v, uint64_t gla, void *buf, size_t len, uint32_t access);
+bool vcpu_copy_to_guest(struct vcpu *v, uint64_t gla, const void *buf, size_t len);
 void mmio_exit(struct vcpu *v, struct vm_exit *exit);
 /* True when an interrupt or NMI is waiting for this vcpu (virtual interrupt controllers). */
 bool vcpu_interrupt_pending(struct vcpu *v);

@@ -75,7 +75,8 @@ enum gpt_status gpt_translate(const struct gpt_cpu *cpu, const struct gpt_access
 	const bool fetch = (access & GPT_FETCH) && !write;
 	const bool implicit = access & GPT_IMPLICIT;
 	const bool user = cpu->cpl == 3 && !implicit;
-	const bool pae = cpu->cr4 & CR4_PAE;
+	/* EFER.LMA implies PAE (a consistent guest never has one without the other) */
+	const bool pae = (cpu->cr4 & CR4_PAE) || (cpu->efer & EFER_LMA);
 	const bool nxe = pae && (cpu->efer & EFER_NXE);
 	const unsigned m = phys_width(cpu);
 	const uint64_t addr_mask = bits(m - 1, 12);

@@ -19,7 +19,7 @@ int vm_register_ioport(struct vm *vm, uint16_t first, uint16_t last, ioport_hand
 static uint32_t width_mask(uint8_t bytes) { return bytes == 4 ? 0xffffffffu : (1u << (8 * bytes)) - 1; }
 
 /* One access of `bytes` at port; *value in/out. */
-static void ioport_access(struct vm *vm, uint16_t port, uint8_t bytes, bool in, uint32_t *value)
+void ioport_access(struct vm *vm, uint16_t port, uint8_t bytes, bool in, uint32_t *value)
 {
 	for (uint32_t i = 0; i < vm->ioport_count; i++) {
 		struct vm_ioport *p = &vm->ioports[i];

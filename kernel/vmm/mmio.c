@@ -17,11 +17,3 @@ void mmio_exit(struct vcpu *v, struct vm_exit *exit)
 		     exit->rip);
 	vm_suspend(v->vm, VM_SUSPEND_ERROR, why);
 }
-
-void ioport_string(struct vcpu *v, struct vm_exit *exit)
-{
-	char why[96];
-
-	fmt_snprintf(why, sizeof(why), "string I/O on port 0x%x at rip 0x%lx", exit->u.inout.port, exit->rip);
-	vm_suspend(v->vm, VM_SUSPEND_ERROR, why);
-}

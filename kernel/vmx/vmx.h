@@ -62,6 +62,8 @@ void vmx_run(void *vcpui, struct vm_exit *exit);
 /* Guest CR0/CR4 writes: the guest's value goes to the shadow, the VMX-legal one to the VMCS. */
 void vmx_write_cr0(struct vmx_vcpu *vv, uint64_t value);
 void vmx_write_cr4(struct vmx_vcpu *vv, uint64_t value);
+uint64_t vmx_guest_cr0(struct vmx_vcpu *vv);
+uint64_t vmx_guest_cr4(struct vmx_vcpu *vv);
 
 /* vmx_entry.S: enters the guest; 0 after a VM exit, non-zero when VMLAUNCH/VMRESUME failed. */
 int vmx_enter(uint64_t *gprs, int launched);

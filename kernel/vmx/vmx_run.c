@@ -84,7 +84,7 @@ static bool cr0_write_faults(struct vmx_vcpu *vv, uint64_t cr0)
 	/* SDM vol. 3 2.5 and MOV CR: reserved bits, PG without PE, NW without CD, long-mode paging
 	 * without PAE. */
 	return (cr0 >> 32) || ((cr0 & CR0_PG) && !(cr0 & CR0_PE)) || ((cr0 & CR0_NW) && !(cr0 & CR0_CD)) ||
-	       ((cr0 & CR0_PG) && !(vv->cr0_shadow & CR0_PG) && (efer & EFER_LME) && !(vv->cr4_shadow & CR4_PAE));
+	       ((cr0 & CR0_PG) && !(vv->cr0_shadow & CR0_PG) && (efer & EFER_LME) && !(vmx_guest_cr4(vv) & CR4_PAE));
 }
 
 static bool cr4_write_faults(uint64_t cr4)
@@ -103,7 +103,7 @@ static bool vmx_cr_access(struct vmx_vcpu *vv, struct vm_exit *exit)
 
 	if (CR_QUAL_TYPE(q) == CR_ACCESS_LMSW) {
 		/* LMSW loads PE, MP, EM, TS and cannot clear PE. */
-		value = (vv->cr0_shadow & ~0xeull) | (CR_QUAL_LMSW_DATA(q) & 0xf);
+		value = (vmx_guest_cr0(vv) & ~0xeull) | (CR_QUAL_LMSW_DATA(q) & 0xf);
 	} else if (CR_QUAL_TYPE(q) == CR_ACCESS_MOV_TO && (cr == 0 || cr == 4)) {
 		value = *gpr_ref(vv, CR_QUAL_GPR(q), &rsp);
 	} else {

@@ -133,6 +133,19 @@ void *vmx_vcpu_init(void *vmi, struct vcpu *vcpu)
 	return vv;
 }
 
+static uint64_t guest_visible(uint64_t hw, uint64_t shadow, uint64_t mask) { return (hw & ~mask) | (shadow & mask); }
+
+/* The guest's CR0/CR4: bits hv owns come from the shadow, the rest the guest writes directly. */
+uint64_t vmx_guest_cr0(struct vmx_vcpu *vv)
+{
+	return guest_visible(vmread(VMCS_GUEST_CR0), vv->cr0_shadow, vmread(VMCS_CR0_MASK));
+}
+
+uint64_t vmx_guest_cr4(struct vmx_vcpu *vv)
+{
+	return guest_visible(vmread(VMCS_GUEST_CR4), vv->cr4_shadow, vmread(VMCS_CR4_MASK));
+}
+
 static bool guest_pae_paging(uint64_t cr0, uint64_t cr4, uint64_t efer)
 {
 	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
@@ -159,7 +172,7 @@ static void vmx_update_long_mode(struct vmx_vcpu *vv)
 	entry = lma ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST;
 	vmwrite(VMCS_GUEST_IA32_EFER, efer);
 	vmwrite(VMCS_ENTRY_CTLS, entry);
-	if (guest_pae_paging(vv->cr0_shadow, vv->cr4_shadow, efer))
+	if (guest_pae_paging(vv->cr0_shadow, vmx_guest_cr4(vv), efer))
 		vmx_load_pdptes(vv);
 }
 
@@ -182,7 +195,6 @@ void vmx_write_cr4(struct vmx_vcpu *vv, uint64_t value)
 	vmx_update_long_mode(vv);
 }
 
-static uint64_t guest_visible(uint64_t hw, uint64_t shadow, uint64_t mask) { return (hw & ~mask) | (shadow & mask); }
 
 uint64_t vmx_get_reg(void *vcpui, enum vm_reg reg)
 {
@@ -198,13 +210,13 @@ uint64_t vmx_get_reg(void *vcpui, enum vm_reg reg)
 	case VM_REG_RFLAGS:
 		return vmread(VMCS_GUEST_RFLAGS);
 	case VM_REG_CR0:
-		return guest_visible(vmread(VMCS_GUEST_CR0), vv->cr0_shadow, vmread(VMCS_CR0_MASK));
+		return vmx_guest_cr0(vv);
 	case VM_REG_CR2:
 		return read_cr2(); /* VMX does not switch CR2; hv itself never takes page faults */
 	case VM_REG_CR3:
 		return vmread(VMCS_GUEST_CR3);
 	case VM_REG_CR4:
-		return guest_visible(vmread(VMCS_GUEST_CR4), vv->cr4_shadow, vmread(VMCS_CR4_MASK));
+		return vmx_guest_cr4(vv);
 	case VM_REG_DR7:
 		return vmread(VMCS_GUEST_DR7);
 	case VM_REG_EFER:
@@ -249,7 +261,7 @@ void vmx_set_reg(void *vcpui, enum vm_reg reg, uint64_t value)
 		break;
 	case VM_REG_CR3:
 		vmwrite(VMCS_GUEST_CR3, value);
-		if (guest_pae_paging(vv->cr0_shadow, vv->cr4_shadow, vmread(VMCS_GUEST_IA32_EFER)))
+		if (guest_pae_paging(vv->cr0_shadow, vmx_guest_cr4(vv), vmread(VMCS_GUEST_IA32_EFER)))
 			vmx_load_pdptes(vv);
 		break;
 	case VM_REG_CR4:

@@ -58,3 +58,65 @@ CASES = [
         "forbid": [r"boot complete"],
     },
 ]
+
+
+def load_guest_tests():
+    """guest-images/tests.txt: the one list of test guests, run natively and under each backend."""
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "guest-images", "tests.txt")
+    guests = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, image, cmdline, modules, exit_, needs, expect = [x.strip() for x in line.split("|")]
+            guests.append({
+                "name": name, "image": image,
+                "cmdline": "" if cmdline == "-" else cmdline,
+                "modules": [] if modules == "-" else modules.split(","),
+                "exit": exit_,
+                "needs": [] if needs == "-" else needs.split(","),
+                "expect": [e.strip() for e in expect.split(";") if e.strip()],
+            })
+    return guests
+
+
+def _escape(text):
+    import re
+    return re.escape(text)
+
+
+def guest_native_case(g):
+    return {"name": "native-" + g["name"], "native": g, "timeout": 30,
+            "expect": ["^" + _escape(e) for e in g["expect"]]}
+
+
+def guest_hv_case(g, backend):
+    """The guest as one VM under hv: its lines prefixed by its name, then hv's verdict."""
+    vm = g["name"]
+    expect = ["^" + _escape("[%s] " % vm) + _escape(e) for e in g["expect"]]
+    if g["exit"] == "triple-fault":
+        expect.append(r"^hv: vm %s stopped: triple fault" % _escape(vm))
+    else:
+        expect.append(r"^hv: vm %s exit %s$" % (_escape(vm), g["exit"]))
+    expect.append(r"^hv: test-exit success$")
+    cmdline = (g["cmdline"] + " expect-hv").strip()
+    modules = [m + " " + m for m in g["modules"]]
+    case = {
+        "name": "%s-%s" % (backend, g["name"]), "boot": "multiboot2", "cmdline": "test-exit",
+        "vms": [{"name": vm, "memory": "16M", "kernel": g["image"], "cmdline": cmdline, "modules": modules}],
+        "expect": expect, "timeout": 120,
+    }
+    if backend == "vmx":
+        case.update({"emulator": "bochs", "cpus": 2})
+    else:
+        case.update({"emulator": "qemu", "cpus": 2})
+    return case
+
+
+GUESTS = load_guest_tests()
+# Guests that need the PIC and PIT run once the virtual platform has them.
+HV_GUESTS = [g for g in GUESTS if not g["needs"]]
+CASES += [guest_native_case(g) for g in GUESTS]
+CASES += [guest_hv_case(g, "vmx") for g in HV_GUESTS]

@@ -40,9 +40,31 @@ def run(cmd, log, timeout, **kw):
     return status, time.monotonic() - start
 
 
+def write_vm_config(case, workdir):
+    """vms.cfg for the case's VMs; returns the files to hand to hv (the config and the images)."""
+    files, text = [], []
+    for vm in case["vms"]:
+        text.append("[vm %s]" % vm["name"])
+        for key in ("cpus", "pin", "memory", "kernel", "cmdline"):
+            if key in vm:
+                text.append("%s = %s" % (key, vm[key]))
+        for m in vm.get("modules", []):
+            text.append("module = %s" % m)
+        files += [vm["kernel"]] + [m.split()[0] for m in vm.get("modules", [])]
+    cfg = os.path.join(workdir, "vms.cfg")
+    with open(cfg, "w") as f:
+        f.write("\n".join(text) + "\n")
+    paths = []
+    for name in dict.fromkeys(files):
+        paths.append(os.path.join(BUILD, "guests", name))
+    return [cfg] + paths
+
+
 def make_boot_media(case, workdir):
     """An ISO (GRUB, multiboot2) or a FAT ESP image (UEFI loader) carrying the case's cmdline."""
     modules = [os.path.join(ROOT, m) if not os.path.isabs(m) else m for m in case.get("modules", [])]
+    if case.get("vms"):
+        modules += write_vm_config(case, workdir)
     if case["boot"] == "uefi":
         img = os.path.join(workdir, "esp.img")
         subprocess.run(["bash", os.path.join(ROOT, "tools/mkesp.sh"), img, case["cmdline"]] + modules,
@@ -87,13 +109,36 @@ def check_serial(case, text):
         if not m:
             return "missing (in order): %r" % pattern
         pos = m.end()
-    forbid = list(case.get("forbid", []))
+    forbid = list(case.get("forbid", [])) + [r"^(\[[\w.-]+\] )?FAIL "]
     if case.get("result", "pass") == "pass":
         forbid += [r"PANIC", r"boot error"]
     for pattern in forbid:
         if re.search(pattern, text, re.M):
             return "unexpected: %r" % pattern
     return None
+
+
+def run_native_case(case):
+    """A test guest booted directly by QEMU (-kernel), the reference for what hv must show."""
+    workdir = os.path.join(BUILD, "test", case["name"])
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    serial = os.path.join(workdir, "serial.log")
+    g = case["native"]
+    cmd = ["qemu-system-x86_64", "-machine", "pc", "-cpu", "max", "-m", "128", "-display", "none",
+           "-no-reboot", "-monitor", "none", "-serial", "file:" + serial,
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+           "-kernel", os.path.join(BUILD, "guests", g["image"])]
+    if g.get("cmdline"):
+        cmd += ["-append", g["cmdline"]]
+    if g.get("modules"):
+        cmd += ["-initrd", ",".join(os.path.join(BUILD, "guests", m) for m in g["modules"])]
+    status, seconds = run(cmd, os.path.join(workdir, "emulator.log"), case.get("timeout", 30), cwd=workdir)
+    with open(serial, errors="replace") as f:
+        text = f.read().replace("\r", "")
+    want = 0 if g["exit"] == "triple-fault" else (int(g["exit"]) << 1) | 1
+    problem = None if status == want else "qemu exit %s, expected %s" % (status, want)
+    return check_serial(case, text) or problem, seconds, text
 
 
 def run_boot_case(case):
@@ -134,6 +179,8 @@ def run_case(case):
     try:
         if "command" in case:
             return run_command_case(case)
+        if "native" in case:
+            return run_native_case(case)
         return run_boot_case(case)
     except Exception as e:  # a broken case is a failed case, never a crashed runner
         return "runner error: %s" % e, 0.0, ""

@@ -1,0 +1,95 @@
+/* Guest memory as a vcpu sees it: linear addresses through the guest's own page tables. */
+#include <hv/gpt.h>
+#include <hv/string.h>
+#include <hv/vmm.h>
+#include <hv/x86.h>
+
+static bool guest_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx)
+{
+	const void *src = vm_gpa_to_hva(ctx, gpa, len);
+
+	if (!src)
+		return false;
+	memcpy(buf, src, len);
+	return true;
+}
+
+static bool guest_ram_write(uint64_t gpa, const void *buf, uint32_t len, void *ctx)
+{
+	void *dst = vm_gpa_to_hva(ctx, gpa, len);
+
+	if (!dst)
+		return false;
+	memcpy(dst, buf, len);
+	return true;
+}
+
+static uint8_t guest_maxphyaddr(void)
+{
+	if (cpuid(0x80000000, 0).eax < 0x80000008)
+		return 36;
+	return (uint8_t)cpuid(0x80000008, 0).eax;
+}
+
+void vcpu_paging_state(struct vcpu *v, struct gpt_cpu *cpu)
+{
+	struct seg_desc ss;
+
+	memset(cpu, 0, sizeof(*cpu));
+	cpu->cr0 = vcpu_get_reg(v, VM_REG_CR0);
+	cpu->cr3 = vcpu_get_reg(v, VM_REG_CR3);
+	cpu->cr4 = vcpu_get_reg(v, VM_REG_CR4);
+	cpu->efer = vcpu_get_reg(v, VM_REG_EFER);
+	vmm_ops->get_desc(v->backend, VM_REG_SS, &ss);
+	cpu->cpl = (uint8_t)SEG_DPL(ss.access); /* SS.DPL is the CPL (SDM vol. 3 5.5) */
+	cpu->ac = (vcpu_get_reg(v, VM_REG_RFLAGS) & (1u << 18)) != 0;
+	cpu->maxphyaddr = guest_maxphyaddr();
+	if ((cpu->cr0 & CR0_PG) && (cpu->cr4 & CR4_PAE) && !(cpu->efer & EFER_LMA)) {
+		cpu->pdptes_valid = true;
+		for (int i = 0; i < 4; i++)
+			cpu->pdpte[i] = vcpu_get_reg(v, (enum vm_reg)(VM_REG_PDPTE0 + i));
+	}
+}
+
+/* A failed walk becomes the exception the CPU would raise; false when the access faulted. */
+static bool guest_access_result(struct vcpu *v, const struct gpt_result *res)
+{
+	switch (res->status) {
+	case GPT_OK:
+		return true;
+	case GPT_PF:
+		vcpu_set_reg(v, VM_REG_CR2, res->cr2);
+		vcpu_inject_exception(v, IDT_PF, true, res->pf_error);
+		return false;
+	case GPT_GP:
+		vcpu_inject_exception(v, IDT_GP, true, 0);
+		return false;
+	default:
+		/* Paging structures outside RAM read as all ones on bare metal: a reserved-bit #PF. */
+		vcpu_set_reg(v, VM_REG_CR2, res->gla);
+		vcpu_inject_exception(v, IDT_PF, true, PF_P | PF_RSVD);
+		return false;
+	}
+}
+
+bool vcpu_copy_from_guest(struct vcpu *v, uint64_t gla, void *buf, size_t len, uint32_t access)
+{
+	struct gpt_cpu cpu;
+	struct gpt_access mem = { guest_ram_read, guest_ram_write, v->vm };
+	struct gpt_result res;
+
+	vcpu_paging_state(v, &cpu);
+	gpt_copy_in(&cpu, &mem, gla, buf, len, access, &res);
+	return guest_access_result(v, &res);
+}
+
+bool vcpu_copy_to_guest(struct vcpu *v, uint64_t gla, const void *buf, size_t len)
+{
+	struct gpt_cpu cpu;
+	struct gpt_access mem = { guest_ram_read, guest_ram_write, v->vm };
+	struct gpt_result res;
+
+	vcpu_paging_state(v, &cpu);
+	gpt_copy_out(&cpu, &mem, gla, buf, len, GPT_WRITE, &res);
+	return guest_access_result(v, &res);
+}
