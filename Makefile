@@ -25,7 +25,7 @@ HV_ISO := $(BUILD)/hv.iso
 ESP_DIR := $(BUILD)/esp
 EFI_APP := $(ESP_DIR)/EFI/BOOT/BOOTX64.EFI
 
-.PHONY: all deps run run-bochs test unit integration bench clean
+.PHONY: all deps run run-bios run-bochs test bench clean
 all: $(HV_ELF) $(EFI_APP) $(HV_ISO)
 
 deps:
@@ -50,18 +50,29 @@ $(HV_ISO): $(HV_ELF) tools/mkiso.sh
 	bash tools/mkiso.sh $(HV_ELF) $@
 
 -include boot/uefi/build.mk
--include tests/unit/build.mk
--include guest-images/build.mk
+include tests/unit/build.mk
+include guest-images/build.mk
+-include tests/fuzz/build.mk
 
-run: all
+# `make run`: hv under QEMU with OVMF (KVM when nested VT-x/AMD-V is there); `make run-bios`: through
+# GRUB and SeaBIOS; `make run-bochs`: the ISO in Bochs (Intel VMX). VMs: tools/run.cfg.
+run: all guests
 	bash tools/run.sh qemu-uefi
 
-run-bochs: all
+run-bios: all guests
+	bash tools/run.sh qemu-bios
+
+run-bochs: all guests
 	bash tools/run.sh bochs
 
-test: all
-	@bash tools/deps.sh
+# Unit tests, then every integration case (QEMU, Bochs, natively booted guests).
+test: deps all guests
 	bash tests/run.sh
+
+# Exit-path costs in host instructions, measured by a guest with RDTSC on instruction-counting
+# emulators: Bochs (VMX) and QEMU with -icount (SVM).
+bench: deps all guests
+	bash tools/bench.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -55,34 +55,19 @@ static uint32_t stop_other_cpus(void)
 	return running;
 }
 
-_Noreturn void boot_error(const char *fmt, ...)
+/* Claims the right to stop the machine; a second CPU arriving here just halts. */
+static void stop_begin(void)
 {
-	char reason[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	pr_err("boot error: %s", reason);
-	panic("cannot continue booting");
-}
-
-_Noreturn void panic(const char *fmt, ...)
-{
-	char reason[256];
-	va_list ap;
-
 	irq_disable();
 	if (__atomic_exchange_n(&panicking, 1, __ATOMIC_SEQ_CST))
-		cpu_halt_forever(); /* another CPU is already panicking and will stop us */
+		cpu_halt_forever(); /* another CPU is already stopping the machine and will stop us */
 	console_enter_panic_mode();
-	va_start(ap, fmt);
-	fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
+}
 
-	uint32_t self = this_cpu() ? this_cpu()->index : 0;
-	pr_err("PANIC on cpu %u: %s", self, reason);
+_Noreturn static void stop_end(void)
+{
 	uint32_t running = stop_other_cpus();
+
 	if (running)
 		pr_err("%u cpus did not stop", running);
 	else
@@ -90,4 +75,30 @@ _Noreturn void panic(const char *fmt, ...)
 	if (hv_options.test_exit)
 		test_exit(false);
 	cpu_halt_forever();
+}
+
+_Noreturn void boot_error(const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	stop_begin();
+	va_start(ap, fmt);
+	fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	pr_err("boot error: %s", reason);
+	stop_end();
+}
+
+_Noreturn void panic(const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	stop_begin();
+	va_start(ap, fmt);
+	fmt_vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	pr_err("PANIC on cpu %u: %s", this_cpu()->index, reason);
+	stop_end();
 }

@@ -318,8 +318,8 @@ int vm_register_ioport(struct vm *vm, uint16_t first, uint16_t last, ioport_hand
 bool vplatform_init(struct vm *vm);
 void vplatform_stop(struct vm *vm);
 
-/* The exit handlers of the core */
-void vmm_handle_exit(struct vcpu *v, struct vm_exit *exit);
+/* The exit handlers of the core; vm.c dispatches the frequent exits itself. */
+void vmm_handle_exit_slow(struct vcpu *v, struct vm_exit *exit);
 void vcpuid_emulate(struct vcpu *v);
 void vmsr_rdmsr(struct vcpu *v, struct vm_exit *exit);
 void vmsr_wrmsr(struct vcpu *v, struct vm_exit *exit);

@@ -67,10 +67,12 @@ static void cpuid_topology(struct vcpu *v, uint32_t subleaf, struct cpuid_regs *
 	}
 }
 
-void vcpuid_emulate(struct vcpu *v)
+/* Basic leaves hv changes; every other basic leaf is the host's as it is (the hot path). */
+#define ADJUSTED_BASIC_LEAVES ((1u << 1) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 0xa) | \
+			       (1u << 0xb) | (1u << 0x1f))
+
+static void __attribute__((noinline)) vcpuid_adjusted(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 {
-	uint32_t leaf = (uint32_t)v->gpr[VM_REG_RAX];
-	uint32_t subleaf = (uint32_t)v->gpr[VM_REG_RCX];
 	struct cpuid_regs r = { 0, 0, 0, 0 };
 
 	if ((leaf & 0xf0000000u) == HV_LEAF_BASE) {
@@ -115,4 +117,21 @@ void vcpuid_emulate(struct vcpu *v)
 	v->gpr[VM_REG_RBX] = r.ebx;
 	v->gpr[VM_REG_RCX] = r.ecx;
 	v->gpr[VM_REG_RDX] = r.edx;
+}
+
+void vcpuid_emulate(struct vcpu *v)
+{
+	uint32_t leaf = (uint32_t)v->gpr[VM_REG_RAX];
+	uint32_t subleaf = (uint32_t)v->gpr[VM_REG_RCX];
+
+	if (leaf >= 32 || (ADJUSTED_BASIC_LEAVES >> leaf) & 1) {
+		vcpuid_adjusted(v, leaf, subleaf);
+		return;
+	}
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(subleaf));
+	v->gpr[VM_REG_RAX] = a;
+	v->gpr[VM_REG_RBX] = b;
+	v->gpr[VM_REG_RCX] = c;
+	v->gpr[VM_REG_RDX] = d;
 }

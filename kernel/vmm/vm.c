@@ -140,10 +140,18 @@ void vcpu_run(struct vcpu *v)
 	v->state = VCPU_RUNNING;
 	exit->inst_length = 0;
 	irq_disable();
+	void (*run)(void *, struct vm_exit *) = vmm_ops->run;
+	void *backend = v->backend;
 	while (vm->suspended == VM_SUSPEND_NONE) {
-		vmm_ops->run(v->backend, exit);
+		run(backend, exit);
 		v->exit_counts[exit->code]++;
-		vmm_handle_exit(v, exit);
+		/* The exits a guest makes most often go straight to their handler. */
+		if (exit->code == VM_EXITCODE_CPUID)
+			vcpuid_emulate(v);
+		else if (exit->code == VM_EXITCODE_INOUT && !exit->u.inout.string)
+			ioport_exit(v, exit);
+		else
+			vmm_handle_exit_slow(v, exit);
 	}
 	irq_enable();
 	v->state = VCPU_STOPPED;

@@ -59,7 +59,7 @@ static void vm_fail(struct vcpu *v, struct vm_exit *exit)
 	vm_suspend(v->vm, VM_SUSPEND_ERROR, why);
 }
 
-void vmm_handle_exit(struct vcpu *v, struct vm_exit *exit)
+void vmm_handle_exit_slow(struct vcpu *v, struct vm_exit *exit)
 {
 	char why[96];
 

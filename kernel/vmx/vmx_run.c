@@ -292,6 +292,11 @@ void vmx_run(void *vcpui, struct vm_exit *exit)
 	vv->launched = true;
 	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 	exit->rip = vmread(VMCS_GUEST_RIP);
+	if (reason == EXIT_REASON_CPUID) {
+		exit->code = VM_EXITCODE_CPUID;
+		exit->inst_length = (uint32_t)vmread(VMCS_EXIT_INST_LENGTH);
+		return;
+	}
 	exit->inst_length = 0;
 	if (reason & EXIT_REASON_ENTRY_FAILED) {
 		vmx_fail(exit, VM_EXITCODE_ENTRY_FAILED, reason & 0xffff, "VM entry failed on guest state (exit reason)");

@@ -115,6 +115,54 @@ def guest_hv_case(g, backend):
     return case
 
 
+def config_error_case(name, config_text, message, guest_files=()):
+    """A bad vms.cfg: hv names the line and stops cleanly instead of running anything."""
+    return {
+        "name": "config-" + name, "emulator": "bochs", "boot": "multiboot2", "cpus": 2,
+        "cmdline": "test-exit", "config_text": config_text, "guest_files": list(guest_files),
+        "result": "fail", "timeout": 120,
+        "expect": [message, r"^hv: test-exit failure$"], "forbid": [r"^\[", r"all vms stopped"],
+    }
+
+
+CASES += [
+    config_error_case("unknown-key", "[vm a]\nkernel = cpuid.elf\nmemroy = 16M\n",
+                      r"^hv: boot error: config vms\.cfg line 3: unknown key 'memroy'$", ["cpuid.elf"]),
+    config_error_case("memory-too-large", "[vm big]\nmemory = 4G\nkernel = cpuid.elf\n",
+                      r"^hv: config vms\.cfg line 1: vm big: not enough free host memory for the guest RAM$",
+                      ["cpuid.elf"]),
+    config_error_case("missing-kernel", "\n[vm lost]\nkernel = nothere.elf\n",
+                      r"^hv: config vms\.cfg line 2: vm lost: kernel file not found among the boot files$"),
+    config_error_case("bad-pin", "[vm a]\npin = 7\nkernel = cpuid.elf\n",
+                      r"^hv: config vms\.cfg line 1: vm a: pinned to a CPU that does not exist", ["cpuid.elf"]),
+    {
+        # Two VMs at once on two CPUs: one triple-faults on purpose, the other is not disturbed.
+        "name": "vmx-two-vms-triple-fault", "emulator": "bochs", "boot": "multiboot2", "cpus": 2,
+        "cmdline": "test-exit", "timeout": 120,
+        "vms": [{"name": "crash", "pin": 0, "memory": "16M", "kernel": "triple-fault.elf", "cmdline": "expect-hv"},
+                {"name": "steady", "pin": 1, "memory": "16M", "kernel": "modes.elf", "cmdline": "expect-hv"}],
+        "expect_unordered": [r"^\[crash\] triple fault next", r"^hv: vm crash stopped: triple fault",
+                             r"^\[steady\] modes: 64-bit code running", r"^\[steady\] PASS modes",
+                             r"^hv: vm steady exit 0$"],
+        "expect": [r"^hv: all vms stopped$", r"^hv: test-exit success$"],
+    },
+]
+
+CASES += [
+    {
+        "name": "vmx-no-ept", "emulator": "bochs", "boot": "multiboot2", "cpus": 2, "cpu": "core2_penryn_t9600",
+        "cmdline": "test-exit", "result": "fail", "timeout": 120,
+        "expect": [r"^hv: boot error: no hardware virtualization: VMX lacks EPT or unrestricted guest",
+                   r"^hv: test-exit failure$"],
+    },
+    {
+        "name": "vmx-no-unrestricted-guest", "emulator": "bochs", "boot": "multiboot2", "cpus": 2,
+        "cpu": "corei5_lynnfield_750", "cmdline": "test-exit", "result": "fail", "timeout": 120,
+        "expect": [r"^hv: boot error: no hardware virtualization: VMX lacks EPT or unrestricted guest",
+                   r"^hv: test-exit failure$"],
+    },
+]
+
 GUESTS = load_guest_tests()
 # Guests that need the PIC and PIT run once the virtual platform has them.
 HV_GUESTS = [g for g in GUESTS if not g["needs"]]

@@ -65,6 +65,11 @@ def make_boot_media(case, workdir):
     modules = [os.path.join(ROOT, m) if not os.path.isabs(m) else m for m in case.get("modules", [])]
     if case.get("vms"):
         modules += write_vm_config(case, workdir)
+    if "config_text" in case:
+        cfg = os.path.join(workdir, "vms.cfg")
+        with open(cfg, "w") as f:
+            f.write(case["config_text"])
+        modules += [cfg] + [os.path.join(BUILD, "guests", g) for g in case.get("guest_files", [])]
     if case["boot"] == "uefi":
         img = os.path.join(workdir, "esp.img")
         subprocess.run(["bash", os.path.join(ROOT, "tools/mkesp.sh"), img, case["cmdline"]] + modules,
@@ -109,6 +114,9 @@ def check_serial(case, text):
         if not m:
             return "missing (in order): %r" % pattern
         pos = m.end()
+    for pattern in case.get("expect_unordered", []):
+        if not re.search(pattern, text, re.M):
+            return "missing: %r" % pattern
     forbid = list(case.get("forbid", [])) + [r"^(\[[\w.-]+\] )?FAIL "]
     if case.get("result", "pass") == "pass":
         forbid += [r"PANIC", r"boot error"]
@@ -133,6 +141,7 @@ def run_native_case(case):
         cmd += ["-append", g["cmdline"]]
     if g.get("modules"):
         cmd += ["-initrd", ",".join(os.path.join(BUILD, "guests", m) for m in g["modules"])]
+    cmd += g.get("qemu_args", [])
     status, seconds = run(cmd, os.path.join(workdir, "emulator.log"), case.get("timeout", 30), cwd=workdir)
     with open(serial, errors="replace") as f:
         text = f.read().replace("\r", "")
