@@ -6,14 +6,14 @@
 
 #define LINE_MAX 512
 #define MEMORY_MIN (2ull << 20)
-#define MEMORY_MAX (1ull << 40)
+#define MEMORY_MAX (3ull << 30) /* guest RAM stays below the 32-bit device window for now */
 #define SIZE_2M (2ull << 20)
 
 struct parser {
 	struct hv_config *cfg;
 	struct vm_config *vm;
 	uint32_t line;
-	bool pin_given;
+	bool cpus_given;
 	char *err;
 	size_t err_size;
 };
@@ -110,7 +110,7 @@ static int section(struct parser *p, char *s)
 	p->vm->memory = CONFIG_DEFAULT_MEMORY;
 	for (int i = 0; i < CONFIG_MAX_VCPUS; i++)
 		p->vm->pin[i] = CONFIG_PIN_AUTO;
-	p->pin_given = false;
+	p->cpus_given = false;
 	return 0;
 }
 
@@ -118,10 +118,20 @@ static int key_pin(struct parser *p, const char *value)
 {
 	uint32_t n = 0;
 
+	for (int i = 0; i < CONFIG_MAX_VCPUS; i++)
+		p->vm->pin[i] = CONFIG_PIN_AUTO;
 	while (*value) {
 		uint64_t cpu;
-		if (!parse_number(&value, &cpu) || cpu > 4095 || (*value && !is_space(*value)))
-			return fail(p, "pin takes physical CPU numbers, got", value);
+		const char *start = value;
+		if (!parse_number(&value, &cpu) || cpu > 4095 || (*value && !is_space(*value))) {
+			char token[24];
+			size_t n = 0;
+			while (start[n] && !is_space(start[n]) && n + 1 < sizeof(token))
+				n++;
+			memcpy(token, start, n);
+			token[n] = 0;
+			return fail(p, "pin takes physical CPU numbers (0-4095), got", token);
+		}
 		if (n == CONFIG_MAX_VCPUS)
 			return fail(p, "too many CPUs in pin (at most 16)", NULL);
 		p->vm->pin[n++] = (uint32_t)cpu;
@@ -130,8 +140,8 @@ static int key_pin(struct parser *p, const char *value)
 	}
 	if (n == 0)
 		return fail(p, "pin needs at least one CPU number", NULL);
-	p->pin_given = true;
-	if (p->vm->vcpus == 1 && n > 1)
+	/* Without an explicit cpus line, the pin list says how many vcpus there are. */
+	if (!p->cpus_given)
 		p->vm->vcpus = n;
 	return 0;
 }
@@ -156,13 +166,14 @@ static int key_value(struct parser *p, char *key, char *value)
 		if (!parse_number(&s, &n) || *s || n == 0 || n > CONFIG_MAX_VCPUS)
 			return fail(p, "cpus must be a number from 1 to 16, got", value);
 		vm->vcpus = (uint32_t)n;
+		p->cpus_given = true;
 		return 0;
 	}
 	if (!strcmp(key, "pin"))
 		return key_pin(p, value);
 	if (!strcmp(key, "memory")) {
-		if (!parse_size(value, &n) || n < MEMORY_MIN)
-			return fail(p, "memory must be a size like 64M (at least 2M), got", value);
+		if (!parse_size(value, &n) || n < MEMORY_MIN || n > MEMORY_MAX)
+			return fail(p, "memory must be a size like 64M, from 2M to 3G, got", value);
 		vm->memory = (n + SIZE_2M - 1) & ~(SIZE_2M - 1);
 		return 0;
 	}

@@ -13,23 +13,26 @@ static uint64_t trampoline_page;
 
 uint64_t mm_trampoline_page(void) { return trampoline_page; }
 
+static uint64_t range_end(uint64_t base, uint64_t length) { return length > UINT64_MAX - base ? UINT64_MAX : base + length; }
+
 void mm_init(const struct boot_info *bi)
 {
 	pmm_init(&phys_mem);
+	/* Entries are clamped so a bogus firmware length cannot wrap around the address space. */
 	for (uint32_t i = 0; i < bi->mmap_count; i++) {
 		const struct boot_mem_range *r = &bi->mmap[i];
 		if (r->type == BOOT_MEM_USABLE)
-			pmm_add(&phys_mem, r->base, r->base + r->length);
+			pmm_add(&phys_mem, r->base, range_end(r->base, r->length));
 	}
 	/* Firmware maps may overlap: anything not usable wins over usable. */
 	for (uint32_t i = 0; i < bi->mmap_count; i++) {
 		const struct boot_mem_range *r = &bi->mmap[i];
 		if (r->type != BOOT_MEM_USABLE)
-			pmm_reserve(&phys_mem, r->base, r->base + r->length);
+			pmm_reserve(&phys_mem, r->base, range_end(r->base, r->length));
 	}
 	pmm_reserve(&phys_mem, bi->kernel_phys_base, bi->kernel_phys_end);
 	for (uint32_t i = 0; i < bi->module_count; i++)
-		pmm_reserve(&phys_mem, bi->modules[i].base, bi->modules[i].base + bi->modules[i].size);
+		pmm_reserve(&phys_mem, bi->modules[i].base, range_end(bi->modules[i].base, bi->modules[i].size));
 	trampoline_page = bi->ap_trampoline_page;
 	if (!trampoline_page)
 		trampoline_page = pmm_alloc(&phys_mem, PAGE_SIZE, PAGE_SIZE, TRAMPOLINE_LIMIT);

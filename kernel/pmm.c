@@ -55,7 +55,7 @@ static void add_aligned(struct pmm *p, uint64_t base, uint64_t end)
 
 void pmm_add(struct pmm *p, uint64_t base, uint64_t end)
 {
-	if (end < base)
+	if (end <= base || base > UINT64_MAX - PAGE_MASK)
 		return;
 	add_aligned(p, align_up(base, PAGE_SIZE), align_down(end, PAGE_SIZE));
 }
@@ -64,6 +64,8 @@ void pmm_reserve(struct pmm *p, uint64_t base, uint64_t end)
 {
 	base = align_down(base, PAGE_SIZE);
 	end = end > UINT64_MAX - PAGE_MASK ? UINT64_MAX & ~PAGE_MASK : align_up(end, PAGE_SIZE);
+	if (base >= end)
+		return;
 	for (uint32_t i = 0; i < p->count;) {
 		struct pmm_range r = p->free[i];
 
@@ -87,7 +89,7 @@ uint64_t pmm_alloc(struct pmm *p, uint64_t size, uint64_t align, uint64_t limit)
 	for (uint32_t i = p->count; i-- > 0;) {
 		uint64_t top = p->free[i].end < limit ? p->free[i].end : limit;
 
-		if (top < p->free[i].base + size)
+		if (top < p->free[i].base || top - p->free[i].base < size)
 			continue;
 		uint64_t base = align_down(top - size, align);
 		if (base < p->free[i].base)
@@ -98,7 +100,13 @@ uint64_t pmm_alloc(struct pmm *p, uint64_t size, uint64_t align, uint64_t limit)
 	return PMM_NO_PAGE;
 }
 
-void pmm_free(struct pmm *p, uint64_t base, uint64_t size) { pmm_add(p, base, base + size); }
+void pmm_free(struct pmm *p, uint64_t base, uint64_t size)
+{
+	/* Same rounding as pmm_alloc, so a block goes back whole. */
+	if (size > UINT64_MAX - PAGE_MASK || base > UINT64_MAX - align_up(size, PAGE_SIZE))
+		return;
+	pmm_add(p, base, base + align_up(size, PAGE_SIZE));
+}
 
 uint64_t pmm_free_bytes(const struct pmm *p)
 {

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-  clang lld llvm make binutils python3 libcmocka-dev
+  clang lld llvm make binutils python3 libcmocka-dev libclang-rt-dev
   gnu-efi mtools dosfstools xorriso
   grub-common grub-pc-bin grub-efi-amd64-bin
   qemu-system-x86 ovmf

@@ -6,7 +6,7 @@
  *   cpus = 1                    vCPUs (default 1)
  *   pin = 1 2                   the physical CPU (index, 0 = bootstrap) of each vCPU, in order;
  *                               default: the next free CPUs, starting at 1 when there are several
- *   memory = 64M                guest RAM, with K/M/G suffix (default 32M; rounded up to 2 MiB)
+ *   memory = 64M                guest RAM, K/M/G suffix, 2M to 3G (default 32M; rounded up to 2 MiB)
  *   kernel = FILE               Multiboot kernel image (a boot file's name); required
  *   cmdline = TEXT              the guest's command line (the rest of the line)
  *   module = FILE [ARGS]        a file handed to the guest as a Multiboot module; repeatable

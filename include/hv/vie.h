@@ -135,6 +135,10 @@ struct vie {
 	bool reg_high8;	     /* reg names AH/CH/DH/BH: bits 15:8 of reg */
 	bool has_imm;
 	int64_t imm;	     /* sign-extended immediate */
+
+	bool rmw;	     /* reads the memory operand and writes it back (ALU ops other than
+				CMP/TEST with a memory destination, XCHG): its only read should be
+				translated for write */
 };
 
 /*
@@ -160,6 +164,9 @@ struct vie_exc {
  * read/write: one access of size 1, 2, 4 or 8 bytes at a linear address (little-endian value in
  * the low bytes of *val / val). Return VIE_OK, VIE_EXCEPTION after filling *exc (a #PF from the
  * translation, a #GP from a device...), or VIE_ERROR.
+ * When vie->rmw is set, the instruction's one read is of a value it writes back: translate that
+ * read for write (GPT_WRITE) so that a read-only page faults before the device sees the read, as
+ * on the CPU (segment write checks are applied to it by the emulator).
  */
 struct vie_ops {
 	uint64_t (*get_reg)(void *ctx, enum vm_reg reg);

@@ -192,6 +192,7 @@ struct vm_exit {
 #define IDT_GP 13
 #define IDT_PF 14
 #define IDT_AC 17
+#define IDT_CP 21
 
 struct vm;
 struct vcpu;
@@ -206,6 +207,18 @@ typedef bool (*ioport_handler_t)(void *dev, uint16_t port, uint8_t bytes, bool i
 struct vm_ioport {
 	uint16_t first, last;
 	ioport_handler_t handler;
+	void *dev;
+};
+
+#define VM_MAX_MMIO 8
+
+/* A device's guest-physical range; offset is from its base, size 1/2/4/8. false: the device
+ * failed the access in a way hv cannot complete (the VM stops). */
+typedef bool (*mmio_handler_t)(void *dev, uint64_t offset, unsigned size, bool write, uint64_t *value);
+
+struct vm_mmio {
+	uint64_t base, len;
+	mmio_handler_t handler;
 	void *dev;
 };
 
@@ -290,6 +303,8 @@ struct vm {
 	volatile uint32_t vcpus_running;
 	struct vm_ioport ioports[VM_MAX_IOPORTS];
 	uint32_t ioport_count;
+	struct vm_mmio mmio[VM_MAX_MMIO];
+	uint32_t mmio_count;
 	struct vuart *uart;
 };
 
@@ -332,7 +347,10 @@ void ioport_access(struct vm *vm, uint16_t port, uint8_t bytes, bool in, uint32_
  * and returns false. access: 0 for reads, or GPT_FETCH. */
 bool vcpu_copy_from_guest(struct vcpu *v, uint64_t gla, void *buf, size_t len, uint32_t access);
 bool vcpu_copy_to_guest(struct vcpu *v, uint64_t gla, const void *buf, size_t len);
+struct gpt_cpu;
+void vcpu_paging_state(struct vcpu *v, struct gpt_cpu *cpu);
 void mmio_exit(struct vcpu *v, struct vm_exit *exit);
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_handler_t handler, void *dev);
 /* True when an interrupt or NMI is waiting for this vcpu (virtual interrupt controllers). */
 bool vcpu_interrupt_pending(struct vcpu *v);
 

@@ -14,6 +14,8 @@ typedef void (*vuart_emit_t)(void *ctx, const char *line, size_t len);
 
 struct vuart {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	uint8_t rx; /* the one byte received, in loopback mode */
+	bool rx_full;
 	char line[VUART_LINE_MAX];
 	uint32_t len;
 	vuart_emit_t emit;

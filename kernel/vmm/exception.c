@@ -19,6 +19,7 @@ static enum exception_class exception_class_of(uint32_t info)
 	case IDT_NP:
 	case IDT_SS:
 	case IDT_GP:
+	case IDT_CP:
 		return EXC_CONTRIBUTORY;
 	case IDT_PF:
 		return EXC_PAGE_FAULT;
@@ -51,7 +52,7 @@ uint32_t exception_nest(uint32_t prev, uint32_t next, bool *triple_fault)
 static bool exception_has_errcode(uint8_t vector)
 {
 	return vector == IDT_DF || vector == IDT_TS || vector == IDT_NP || vector == IDT_SS || vector == IDT_GP ||
-	       vector == IDT_PF || vector == IDT_AC;
+	       vector == IDT_PF || vector == IDT_AC || vector == IDT_CP;
 }
 
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_errcode, uint32_t errcode)

@@ -6,6 +6,8 @@
 #define MB1_HEADER_MAGIC 0x1badb002u
 #define MB1_BOOTLOADER_MAGIC 0x2badb002u
 #define MB1_SEARCH_BYTES 8192
+#define MB1_FLAG_PAGE_ALIGN (1u << 0)  /* modules page aligned: hv always does */
+#define MB1_FLAG_MEMORY_INFO (1u << 1) /* mem_* and mmap: hv always gives them */
 #define MB1_FLAG_ADDRESSES (1u << 16)
 
 #define MBI_MEMORY (1u << 0)
@@ -73,7 +75,8 @@ static uint64_t align_page(uint64_t v) { return (v + 0xfff) & ~0xfffull; }
 
 static const struct mb1_header *mb1_find_header(const uint8_t *image, uint64_t size, uint64_t *offset)
 {
-	for (uint64_t off = 0; off + sizeof(struct mb1_header) <= size && off < MB1_SEARCH_BYTES; off += 4) {
+	/* The magic, flags and checksum must all lie in the first 8 KiB (spec 3.1.1). */
+	for (uint64_t off = 0; off + sizeof(struct mb1_header) <= size && off + 12 <= MB1_SEARCH_BYTES; off += 4) {
 		const struct mb1_header *h = (const void *)(image + off);
 		if (h->magic == MB1_HEADER_MAGIC && h->magic + h->flags + h->checksum == 0) {
 			*offset = off;
@@ -109,7 +112,9 @@ static const char *load_elf32(struct vm *vm, const uint8_t *image, uint64_t size
 		return "the ELF program headers lie outside the file";
 	*end = 0;
 	for (uint32_t i = 0; i < eh->phnum; i++) {
-		const struct elf32_phdr *ph = (const void *)(image + eh->phoff + i * sizeof(*ph));
+		struct elf32_phdr phdr;
+		const struct elf32_phdr *ph = &phdr;
+		memcpy(&phdr, image + eh->phoff + i * sizeof(phdr), sizeof(phdr)); /* phoff may be unaligned */
 		if (ph->type != ELF_PT_LOAD || ph->memsz == 0)
 			continue;
 		if (ph->offset > size || ph->filesz > size - ph->offset)
@@ -224,6 +229,9 @@ const char *mb1_load(struct vm *vm, const uint8_t *image, uint64_t size, const c
 
 	if (!h)
 		return "no Multiboot header in the first 8 KiB (not a Multiboot kernel)";
+	/* Bits 0-15 are requirements: refuse what hv cannot honour (video modes, undefined bits). */
+	if (h->flags & 0xffffu & ~(MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMORY_INFO))
+		return "the Multiboot header requires features hv does not offer (video mode or unknown flags)";
 	const char *err = h->flags & MB1_FLAG_ADDRESSES ? load_by_address(vm, h, header_off, image, size, &entry, &end)
 							: load_elf32(vm, image, size, &entry, &end);
 	if (err)

@@ -11,6 +11,7 @@
 #define REG_SCR 7
 
 #define LCR_DLAB 0x80
+#define LSR_DATA_READY 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define IIR_NO_INTERRUPT 0x01
@@ -39,10 +40,16 @@ static void vuart_transmit(struct vuart *u, uint8_t c)
 		u->len = 0;
 		return;
 	}
+	if (u->len == VUART_LINE_MAX)
+		vuart_flush(u); /* an over-long line continues on the next console line */
 	/* Keep the console readable whatever the guest sends. */
 	u->line[u->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '.';
-	if (u->len == VUART_LINE_MAX)
-		vuart_flush(u);
+}
+
+/* In loopback the modem outputs feed the inputs: RTS->CTS, DTR->DSR, OUT1->RI, OUT2->DCD. */
+static uint8_t loopback_msr(uint8_t mcr)
+{
+	return (uint8_t)(((mcr & 0x02) << 3) | ((mcr & 0x01) << 5) | ((mcr & 0x04) << 4) | ((mcr & 0x08) << 4));
 }
 
 static uint8_t vuart_read(struct vuart *u, unsigned reg)
@@ -51,7 +58,10 @@ static uint8_t vuart_read(struct vuart *u, unsigned reg)
 
 	switch (reg) {
 	case REG_DATA:
-		return dlab ? u->dll : 0; /* nothing is ever received */
+		if (dlab)
+			return u->dll;
+		u->rx_full = false; /* only loopback ever receives */
+		return u->rx;
 	case REG_IER:
 		return dlab ? u->dlm : u->ier;
 	case REG_IIR:
@@ -61,9 +71,9 @@ static uint8_t vuart_read(struct vuart *u, unsigned reg)
 	case REG_MCR:
 		return u->mcr;
 	case REG_LSR:
-		return LSR_THRE | LSR_TEMT; /* output completes at once */
+		return LSR_THRE | LSR_TEMT | (u->rx_full ? LSR_DATA_READY : 0); /* output completes at once */
 	case REG_MSR:
-		return u->mcr & MCR_LOOPBACK ? (uint8_t)((u->mcr & 0xf) << 4) : MSR_DCD_DSR_CTS;
+		return u->mcr & MCR_LOOPBACK ? loopback_msr(u->mcr) : MSR_DCD_DSR_CTS;
 	default:
 		return u->scr;
 	}
@@ -75,10 +85,14 @@ static void vuart_write(struct vuart *u, unsigned reg, uint8_t v)
 
 	switch (reg) {
 	case REG_DATA:
-		if (dlab)
+		if (dlab) {
 			u->dll = v;
-		else if (!(u->mcr & MCR_LOOPBACK))
+		} else if (u->mcr & MCR_LOOPBACK) {
+			u->rx = v; /* the transmitter feeds the receiver */
+			u->rx_full = true;
+		} else {
 			vuart_transmit(u, v);
+		}
 		break;
 	case REG_IER:
 		if (dlab)

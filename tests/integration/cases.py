@@ -128,7 +128,7 @@ def config_error_case(name, config_text, message, guest_files=()):
 CASES += [
     config_error_case("unknown-key", "[vm a]\nkernel = cpuid.elf\nmemroy = 16M\n",
                       r"^hv: boot error: config vms\.cfg line 3: unknown key 'memroy'$", ["cpuid.elf"]),
-    config_error_case("memory-too-large", "[vm big]\nmemory = 4G\nkernel = cpuid.elf\n",
+    config_error_case("memory-too-large", "[vm big]\nmemory = 2G\nkernel = cpuid.elf\n",
                       r"^hv: config vms\.cfg line 1: vm big: not enough free host memory for the guest RAM$",
                       ["cpuid.elf"]),
     config_error_case("missing-kernel", "\n[vm lost]\nkernel = nothere.elf\n",

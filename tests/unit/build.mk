@@ -12,8 +12,31 @@ UNIT_HDRS := $(wildcard include/hv/*.h tests/unit/*.h tests/unit/fixtures/*.h)
 # test program -> kernel sources under test
 UNIT_SRCS_test_fmt := kernel/lib/fmt.c
 UNIT_SRCS_test_acpi := kernel/acpi.c kernel/lib/fmt.c
+UNIT_SRCS_test_gpt := kernel/vmm/gpt.c
+UNIT_SRCS_test_vie := kernel/vmm/vie.c
+UNIT_SRCS_test_config := kernel/config.c kernel/lib/fmt.c tests/unit/compat.c
+UNIT_SRCS_test_options := kernel/cmdline.c kernel/lib/fmt.c
+UNIT_SRCS_test_pmm := kernel/pmm.c
+UNIT_SRCS_test_exception := kernel/vmm/exception.c
+UNIT_SRCS_test_vuart := kernel/vmm/vuart.c
+UNIT_SRCS_test_loader_mb1 := kernel/vmm/loader_mb1.c
+UNIT_SRCS_test_vhpet := kernel/vmm/vhpet.c
+UNIT_SRCS_test_vrtc := kernel/vmm/vrtc.c
+UNIT_SRCS_test_vpmtmr := kernel/vmm/vpmtmr.c
+# test_loader_mb1 also loads a real test guest (Multiboot ELF32) built by `make guests`
+$(UNIT_DIR)/test_loader_mb1: $(BUILD)/guests/cpuid.elf
+$(UNIT_DIR)/test_loader_mb1: UNIT_CFLAGS += -DGUEST_ELF='"$(BUILD)/guests/cpuid.elf"'
+UNIT_SRCS_test_vlapic := kernel/vmm/vlapic.c
+UNIT_SRCS_test_vioapic := kernel/vmm/vioapic.c
+UNIT_SRCS_test_vpic := kernel/vmm/vpic.c
+UNIT_SRCS_test_vpit := kernel/vmm/vpit.c
 
 UNIT_TESTS := test_fmt test_acpi
+UNIT_TESTS += test_gpt test_vie
+UNIT_TESTS += test_config test_options test_pmm test_exception test_vuart test_loader_mb1
+UNIT_TESTS += test_vhpet test_vrtc test_vpmtmr
+UNIT_TESTS += test_vlapic
+UNIT_TESTS += test_vioapic test_vpic test_vpit
 UNIT_BINS := $(UNIT_TESTS:%=$(UNIT_DIR)/%)
 
 define UNIT_RULE
