@@ -110,8 +110,10 @@ def guest_hv_case(g, backend):
     }
     if backend == "vmx":
         case.update({"emulator": "bochs", "cpus": 2})
-    else:
-        case.update({"emulator": "qemu", "cpus": 2})
+    elif backend == "svm":
+        case.update({"emulator": "qemu", "cpus": 4})
+    else:  # svm-uefi: the same through OVMF and hv's EFI loader
+        case.update({"emulator": "qemu", "cpus": 4, "boot": "uefi"})
     return case
 
 
@@ -168,3 +170,5 @@ GUESTS = load_guest_tests()
 HV_GUESTS = [g for g in GUESTS if not g["needs"]]
 CASES += [guest_native_case(g) for g in GUESTS]
 CASES += [guest_hv_case(g, "vmx") for g in HV_GUESTS]
+CASES += [guest_hv_case(g, "svm") for g in HV_GUESTS]
+CASES += [guest_hv_case(g, "svm-uefi") for g in HV_GUESTS]
