@@ -29,7 +29,10 @@
 static uint64_t tsc_rate;
 static uint64_t lapic_rate;
 
+static uint64_t lapic_per_tsc; /* 32.32 fixed point */
+
 uint64_t tsc_hz(void) { return tsc_rate; }
+uint64_t lapic_ticks_per_tsc(void) { return lapic_per_tsc; }
 uint64_t lapic_timer_hz(void) { return lapic_rate; }
 
 void udelay(uint64_t us)
@@ -130,6 +133,8 @@ void timer_calibrate(const struct timer_reference *ref)
 	lapic_rate = (uint64_t)(apic0 - apic1) * NS_PER_S / ns;
 	uint64_t cpuid_tsc = tsc_hz_from_cpuid();
 	tsc_rate = cpuid_tsc ? cpuid_tsc : (tsc1 - tsc0) * NS_PER_S / ns;
+	if (tsc_rate)
+		lapic_per_tsc = (lapic_rate << 32) / tsc_rate;
 	pr_info("timer: tsc %lu kHz (%s), lapic timer %lu kHz, calibrated against %s", tsc_rate / 1000,
 		cpuid_tsc ? "cpuid 0x15" : "measured", lapic_rate / 1000, source);
 }

@@ -14,6 +14,7 @@ struct timer_reference {
 void timer_calibrate(const struct timer_reference *ref);
 uint64_t tsc_hz(void);
 uint64_t lapic_timer_hz(void); /* after the divide-by-16 */
+uint64_t lapic_ticks_per_tsc(void); /* LAPIC timer ticks per TSC tick, 32.32 fixed point */
 void udelay(uint64_t us);
 
 #endif

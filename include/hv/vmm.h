@@ -196,7 +196,8 @@ struct vm_exit {
 
 struct vm;
 struct vcpu;
-struct vuart;
+struct vlapic;
+struct vplatform;
 
 #define VM_MAX_IOPORTS 16
 
@@ -208,6 +209,7 @@ struct vm_ioport {
 	uint16_t first, last;
 	ioport_handler_t handler;
 	void *dev;
+	bool interrupts; /* an access may change interrupt lines or timers: re-evaluate after it */
 };
 
 #define VM_MAX_MMIO 8
@@ -284,6 +286,11 @@ struct vcpu {
 	uint32_t exc_inst_length; /* for software interrupts/exceptions being re-delivered */
 	uint64_t tsc_offset;
 	uint64_t mtrr_def_type;
+	struct vlapic *vlapic;
+	volatile uint32_t intr_hint; /* something may be deliverable: look before the next entry */
+	uint64_t deadline_tsc;	     /* host TSC of this vcpu's next timer deadline */
+	bool wait_sipi;		     /* an AP before its startup IPI (or after INIT) */
+	uint8_t sipi_vector;
 	struct vcpu_boot_state boot;
 	uint64_t exit_counts[VM_EXITCODE_MAX];
 	struct vm_exit exit;
@@ -305,7 +312,7 @@ struct vm {
 	uint32_t ioport_count;
 	struct vm_mmio mmio[VM_MAX_MMIO];
 	uint32_t mmio_count;
-	struct vuart *uart;
+	struct vplatform *plat;
 };
 
 extern const struct vmm_ops *vmm_ops;
@@ -327,11 +334,9 @@ void vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_errcode, uin
 uint32_t exception_nest(uint32_t prev, uint32_t next, bool *triple_fault);
 
 /* ioport.c */
-int vm_register_ioport(struct vm *vm, uint16_t first, uint16_t last, ioport_handler_t handler, void *dev);
+int vm_register_ioport(struct vm *vm, uint16_t first, uint16_t last, ioport_handler_t handler, void *dev,
+		       bool interrupts);
 
-/* vplatform.c: the devices of every VM */
-bool vplatform_init(struct vm *vm);
-void vplatform_stop(struct vm *vm);
 
 /* The exit handlers of the core; vm.c dispatches the frequent exits itself. */
 void vmm_handle_exit_slow(struct vcpu *v, struct vm_exit *exit);
@@ -341,7 +346,7 @@ void vmsr_wrmsr(struct vcpu *v, struct vm_exit *exit);
 void ioport_exit(struct vcpu *v, struct vm_exit *exit);
 void ioport_string(struct vcpu *v, struct vm_exit *exit);
 /* One access of `bytes` at port to whichever device claims it; *value in/out. */
-void ioport_access(struct vm *vm, uint16_t port, uint8_t bytes, bool in, uint32_t *value);
+void ioport_access(struct vcpu *v, uint16_t port, uint8_t bytes, bool in, uint32_t *value);
 
 /* guest_mem.c: a vcpu's view of its memory. A fault injects the exception the CPU would raise
  * and returns false. access: 0 for reads, or GPT_FETCH. */
@@ -351,7 +356,12 @@ struct gpt_cpu;
 void vcpu_paging_state(struct vcpu *v, struct gpt_cpu *cpu);
 void mmio_exit(struct vcpu *v, struct vm_exit *exit);
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_handler_t handler, void *dev);
-/* True when an interrupt or NMI is waiting for this vcpu (virtual interrupt controllers). */
+/* vintr.c: events and time for a vcpu */
 bool vcpu_interrupt_pending(struct vcpu *v);
+void vintr_before_entry(struct vcpu *v);
+void vcpu_halt_until_event(struct vcpu *v);
+void vcpu_wait_for_sipi(struct vcpu *v);
+/* vm.c: the state INIT-SIPI leaves an AP in, starting at cs:ip in real mode */
+void vcpu_reset_to_real_mode(struct vcpu *v, uint16_t cs, uint16_t ip);
 
 #endif

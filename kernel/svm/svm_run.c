@@ -54,7 +54,7 @@ static bool svm_nmi_blocked(struct svm_vcpu *sv)
 /* Exit right after the IRET the guest exited on (see above). */
 static void svm_exit_after_iret(struct vmcb *vmcb)
 {
-	vmcb->control.interrupt_shadow = VMCB_INTERRUPT_SHADOW;
+	vmcb->control.interrupt_shadow |= VMCB_INTERRUPT_SHADOW;
 	svm_open_intr_window(vmcb);
 }
 
@@ -427,7 +427,7 @@ void svm_run(void *vcpui, struct vm_exit *exit)
 	if (exit->inst_length) {
 		struct vmcb *vmcb = sv->vmcb;
 		vmcb->save.rip = exit->rip + exit->inst_length;
-		vmcb->control.interrupt_shadow = 0; /* the instruction completed */
+		vmcb->control.interrupt_shadow &= ~VMCB_INTERRUPT_SHADOW; /* the instruction completed */
 	}
 	if (sv->pending && svm_prepare(sv, exit))
 		return;

@@ -227,7 +227,11 @@ void svm_set_reg(void *vcpui, enum vm_reg reg, uint64_t value)
 		s->cr2 = value;
 		return;
 	case VM_REG_INTR_SHADOW:
-		sv->vmcb->control.interrupt_shadow = value ? VMCB_INTERRUPT_SHADOW : 0;
+		sv->vmcb->control.interrupt_shadow = (sv->vmcb->control.interrupt_shadow & ~VMCB_INTERRUPT_SHADOW) |
+						     (value ? VMCB_INTERRUPT_SHADOW : 0);
+		return;
+	case VM_REG_RFLAGS:
+		s->rflags = value | RFLAGS_FIXED;
 		return;
 	case VM_REG_DR0:
 	case VM_REG_DR1:
@@ -235,9 +239,7 @@ void svm_set_reg(void *vcpui, enum vm_reg reg, uint64_t value)
 	case VM_REG_DR3:
 		write_dr(reg - VM_REG_DR0, value);
 		return;
-	case VM_REG_RFLAGS:
-		s->rflags = value | RFLAGS_FIXED;
-		break;
+	/* State VMRUN checks: re-checked before the next run (see svm_check_state). */
 	case VM_REG_DR6:
 		s->dr6 = value;
 		break;

@@ -52,7 +52,7 @@ void ioport_string(struct vcpu *v, struct vm_exit *exit)
 	if (in) {
 		for (uint64_t i = 0; i < n; i++) {
 			uint32_t value = 0;
-			ioport_access(v->vm, exit->u.inout.port, bytes, true, &value);
+			ioport_access(v, exit->u.inout.port, bytes, true, &value);
 			uint64_t slot = down ? n - 1 - i : i;
 			for (uint8_t b = 0; b < bytes; b++)
 				buf[slot * bytes + b] = (uint8_t)(value >> (8 * b));
@@ -71,7 +71,7 @@ void ioport_string(struct vcpu *v, struct vm_exit *exit)
 			uint32_t value = 0;
 			for (uint8_t b = 0; b < bytes; b++)
 				value |= (uint32_t)buf[slot * bytes + b] << (8 * b);
-			ioport_access(v->vm, exit->u.inout.port, bytes, false, &value);
+			ioport_access(v, exit->u.inout.port, bytes, false, &value);
 		}
 	}
 	set_index(v, index, mask, down ? offset - n * bytes : offset + n * bytes);

@@ -10,15 +10,11 @@
 #include <hv/string.h>
 #include <hv/vie.h>
 #include <hv/vmm.h>
+#include <hv/vplatform.h>
 #include <hv/x86.h>
 
 #define PAGE_MASK 0xfffull
-
-bool vcpu_interrupt_pending(struct vcpu *v)
-{
-	(void)v;
-	return false; /* no virtual interrupt controller yet */
-}
+#define LAPIC_PAGE 0x1000ull
 
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_handler_t handler, void *dev)
 {
@@ -36,10 +32,34 @@ static const struct vm_mmio *mmio_find(struct vm *vm, uint64_t gpa)
 	return NULL;
 }
 
-/* One access at a guest-physical address: RAM, a device, or nothing. */
-static int mmio_access_gpa(struct vm *vm, uint64_t gpa, uint64_t *val, unsigned size, bool write)
+static uint64_t all_ones(unsigned size) { return size == 8 ? ~0ull : (1ull << (8 * size)) - 1; }
+
+/* The device side, under the VM's lock: this vcpu's LAPIC page (wherever its APIC_BASE puts it),
+ * a registered device, or nothing (reads all ones, writes dropped). */
+static bool device_access(struct vcpu *v, uint64_t gpa, uint64_t *val, unsigned size, bool write)
 {
-	uint8_t *ram = vm_gpa_to_hva(vm, gpa, size);
+	struct vm *vm = v->vm;
+	uint64_t lapic = vlapic_mmio_base(v->vlapic);
+
+	if (lapic != VLAPIC_NO_MMIO && gpa - lapic < LAPIC_PAGE) {
+		bool decoded = write ? vlapic_mmio_write(v->vlapic, gpa - lapic, size, *val)
+				     : vlapic_mmio_read(v->vlapic, gpa - lapic, size, val);
+		if (!decoded && !write)
+			*val = all_ones(size);
+		return true;
+	}
+	const struct vm_mmio *m = mmio_find(vm, gpa);
+	if (m)
+		return m->handler(m->dev, gpa - m->base, size, write, val);
+	if (!write)
+		*val = all_ones(size);
+	return true;
+}
+
+/* One access at a guest-physical address: RAM, a device, or nothing. */
+static int mmio_access_gpa(struct vcpu *v, uint64_t gpa, uint64_t *val, unsigned size, bool write)
+{
+	uint8_t *ram = vm_gpa_to_hva(v->vm, gpa, size);
 
 	if (ram) {
 		if (write)
@@ -50,12 +70,12 @@ static int mmio_access_gpa(struct vm *vm, uint64_t gpa, uint64_t *val, unsigned 
 		}
 		return VIE_OK;
 	}
-	const struct vm_mmio *m = mmio_find(vm, gpa);
-	if (m)
-		return m->handler(m->dev, gpa - m->base, size, write, val) ? VIE_OK : VIE_ERROR;
-	if (!write)
-		*val = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
-	return VIE_OK;
+	struct vplatform *p = v->vm->plat;
+	spin_lock(&p->lock);
+	bool ok = device_access(v, gpa, val, size, write);
+	spin_unlock(&p->lock);
+	v->intr_hint = 1;
+	return ok ? VIE_OK : VIE_ERROR;
 }
 
 static bool emul_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx)
@@ -119,7 +139,7 @@ static int emul_access(struct vcpu *v, uint64_t gla, uint64_t *val, unsigned siz
 	}
 	gpt_translate(&cpu, &mem, gla, write ? GPT_WRITE : 0, &res);
 	int r = gpt_status_to_vie(&res, gla, exc);
-	return r == VIE_OK ? mmio_access_gpa(v->vm, res.gpa, val, size, write) : r;
+	return r == VIE_OK ? mmio_access_gpa(v, res.gpa, val, size, write) : r;
 }
 
 static uint64_t emul_get_reg(void *ctx, enum vm_reg reg) { return vcpu_get_reg(ctx, reg); }

@@ -1,4 +1,5 @@
 /* The CPUID a guest sees: the host's, minus what hv does not virtualize, plus hv's own leaves. */
+#include <hv/vlapic.h>
 #include <hv/vmm.h>
 #include <hv/x86.h>
 
@@ -16,6 +17,7 @@
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID1_EDX_APIC (1u << 9)
 #define CPUID1_EDX_ACPI (1u << 22)
 #define CPUID1_EDX_TM (1u << 29)
 #define CPUID1_EDX_HTT (1u << 28)
@@ -35,8 +37,10 @@ static void cpuid_leaf1(struct vcpu *v, struct cpuid_regs *r)
 	/* EBX: initial APIC ID = vcpu id, logical processor count = the VM's vcpus. */
 	r->ebx = (r->ebx & 0xffffu) | ((vcpus & 0xffu) << 16) | (v->id << 24);
 	r->ecx &= ~(CPUID1_ECX_MONITOR | CPUID1_ECX_VMX | CPUID1_ECX_SMX | CPUID1_ECX_EST | CPUID1_ECX_TM2 |
-		    CPUID1_ECX_PDCM | CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_OSXSAVE);
-	r->ecx |= CPUID1_ECX_HYPERVISOR;
+		    CPUID1_ECX_PDCM | CPUID1_ECX_OSXSAVE);
+	/* The virtual LAPIC offers x2APIC and the TSC-deadline timer whatever the host has. */
+	r->ecx |= CPUID1_ECX_HYPERVISOR | CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE;
+	r->edx = vlapic_hw_enabled(v->vlapic) ? r->edx | CPUID1_EDX_APIC : r->edx & ~CPUID1_EDX_APIC;
 	/* OSXSAVE mirrors the guest's CR4, as the hardware computes it. */
 	if (vcpu_get_reg(v, VM_REG_CR4) & CR4_OSXSAVE)
 		r->ecx |= CPUID1_ECX_OSXSAVE;

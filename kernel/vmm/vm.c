@@ -1,4 +1,5 @@
 /* VMs, their guest-physical memory and the run loop of one vcpu. */
+#include <hv/apic.h>
 #include <hv/console.h>
 #include <hv/mm.h>
 #include <hv/percpu.h>
@@ -125,24 +126,59 @@ static void vcpu_apply_boot_state(struct vcpu *v)
 	vmm_ops->set_reg(v->backend, VM_REG_RIP, b->rip);
 }
 
+void vcpu_reset_to_real_mode(struct vcpu *v, uint16_t cs, uint16_t ip)
+{
+	struct seg_desc code = { (uint64_t)cs << 4, 0xffff, 0x9b, cs };
+	struct seg_desc data = { 0, 0xffff, 0x93, 0 };
+	struct seg_desc table = { 0, 0xffff, 0, 0 };
+
+	memset(v->gpr, 0, sizeof(v->gpr));
+	vmm_ops->set_reg(v->backend, VM_REG_EFER, 0);
+	vmm_ops->set_reg(v->backend, VM_REG_CR4, 0);
+	vmm_ops->set_reg(v->backend, VM_REG_CR3, 0);
+	vmm_ops->set_reg(v->backend, VM_REG_CR0, CR0_CD | CR0_NW | CR0_ET);
+	vmm_ops->set_reg(v->backend, VM_REG_DR7, 0x400);
+	vmm_ops->set_desc(v->backend, VM_REG_CS, &code);
+	for (enum vm_reg r = VM_REG_ES; r <= VM_REG_GS; r++)
+		if (r != VM_REG_CS)
+			vmm_ops->set_desc(v->backend, r, &data);
+	vmm_ops->set_desc(v->backend, VM_REG_GDTR, &table);
+	vmm_ops->set_desc(v->backend, VM_REG_IDTR, &table);
+	vmm_ops->set_reg(v->backend, VM_REG_RSP, 0);
+	vmm_ops->set_reg(v->backend, VM_REG_RFLAGS, 0x2);
+	vmm_ops->set_reg(v->backend, VM_REG_RIP, ip);
+	v->exc_pending = 0;
+}
+
 void vcpu_run(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	struct vm_exit *exit = &v->exit;
 
-	v->host_cpu = this_cpu()->index;
 	v->backend = vmm_ops->vcpu_init(vm->backend, v);
 	if (!v->backend) {
 		vm_suspend(vm, VM_SUSPEND_ERROR, "cannot initialise the vcpu");
 		return;
 	}
 	vcpu_apply_boot_state(v);
+	/* Application processors wait for INIT-SIPI from the guest, as on hardware. */
+	v->wait_sipi = !v->boot.valid;
 	v->state = VCPU_RUNNING;
+	v->intr_hint = 1;
 	exit->inst_length = 0;
 	irq_disable();
 	void (*run)(void *, struct vm_exit *) = vmm_ops->run;
 	void *backend = v->backend;
 	while (vm->suspended == VM_SUSPEND_NONE) {
+		/* One test on the hot path: an AP waiting for SIPI keeps intr_hint set. */
+		if (v->intr_hint || rdtsc() >= v->deadline_tsc) {
+			if (v->wait_sipi) {
+				vcpu_wait_for_sipi(v);
+				exit->inst_length = 0;
+				continue;
+			}
+			vintr_before_entry(v);
+		}
 		run(backend, exit);
 		v->exit_counts[exit->code]++;
 		/* The exits a guest makes most often go straight to their handler. */
@@ -153,6 +189,7 @@ void vcpu_run(struct vcpu *v)
 		else
 			vmm_handle_exit_slow(v, exit);
 	}
+	lapic_timer_stop();
 	irq_enable();
 	v->state = VCPU_STOPPED;
 }

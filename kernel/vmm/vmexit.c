@@ -14,24 +14,18 @@ static void inject_ud(struct vcpu *v, struct vm_exit *exit)
 	exit->inst_length = 0;
 }
 
-/* HLT: the vcpu sleeps until something can wake it. With interrupts off and nothing that can
- * deliver an NMI, nothing ever will: that VM has halted for good. */
+/* HLT: the vcpu sleeps until something can wake it. A lone vcpu halted with interrupts off has
+ * nobody left to send it an NMI or INIT: that VM has halted for good. */
 static void vcpu_halt(struct vcpu *v, struct vm_exit *exit)
 {
 	vcpu_set_reg(v, VM_REG_INTR_SHADOW, 0);
-	if (!(vcpu_get_reg(v, VM_REG_RFLAGS) & RFLAGS_IF)) {
+	if (v->vm->vcpu_count == 1 && !(vcpu_get_reg(v, VM_REG_RFLAGS) & RFLAGS_IF)) {
 		char why[64];
 		fmt_snprintf(why, sizeof(why), "hlt with interrupts disabled at rip 0x%lx", exit->rip);
 		vm_suspend(v->vm, VM_SUSPEND_HALT, why);
 		return;
 	}
-	v->state = VCPU_HALTED;
-	while (v->vm->suspended == VM_SUSPEND_NONE && !vcpu_interrupt_pending(v)) {
-		irq_enable();
-		cpu_halt();
-		irq_disable();
-	}
-	v->state = VCPU_RUNNING;
+	vcpu_halt_until_event(v);
 }
 
 static void vcpu_xsetbv(struct vcpu *v, struct vm_exit *exit)

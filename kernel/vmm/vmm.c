@@ -13,6 +13,7 @@
 #include <hv/trap.h>
 #include <hv/vmm.h>
 #include <hv/vmm_boot.h>
+#include <hv/vplatform.h>
 #include <hv/x86.h>
 
 #define CONFIG_FILE "vms.cfg"
@@ -118,6 +119,7 @@ static bool vm_assign_cpus(struct vm *vm, const struct vm_config *vc, const char
 			*err = "pinned to a CPU that already runs a vcpu";
 			return false;
 		}
+		vm->vcpus[i].host_cpu = cpu;
 		cpus[cpu].vcpu = &vm->vcpus[i];
 	}
 	return true;
@@ -143,7 +145,8 @@ static bool vm_start(const struct vm_config *vc, const struct boot_info *bi)
 	return true;
 }
 
-static void kick_handler(struct trap_frame *f) { (void)f; }
+/* Kicks and timer ticks only need to end a HLT or a guest run: the loops look at what changed. */
+static void wake_handler(struct trap_frame *f) { (void)f; }
 
 void vmm_start_vms(const struct boot_info *bi)
 {
@@ -153,7 +156,8 @@ void vmm_start_vms(const struct boot_info *bi)
 	for (uint32_t i = 0; i < cpu_count; i++)
 		ready += cpus[i].state == CPU_ONLINE && cpus[i].vmm_ready;
 	pr_info("%s ready on %u/%u cpus", vmm_ops->name, ready, smp_online_count());
-	irq_register(VECTOR_KICK, kick_handler);
+	irq_register(VECTOR_KICK, wake_handler);
+	irq_register(VECTOR_TIMER, wake_handler);
 
 	const struct boot_module *cfg = find_file(bi, CONFIG_FILE, strlen(CONFIG_FILE));
 	if (!cfg) {
@@ -194,7 +198,7 @@ _Noreturn void vmm_cpu_loop(void)
 	for (;;) {
 		irq_disable();
 		struct vcpu *v = c->vcpu;
-		if (v && v->state == VCPU_IDLE && v->id == 0) {
+		if (v && v->state == VCPU_IDLE) {
 			__atomic_fetch_add(&v->vm->vcpus_running, 1, __ATOMIC_SEQ_CST);
 			vcpu_run(v);
 			vm_vcpu_done(v);

@@ -1,6 +1,7 @@
 /* Guest MSRs hv emulates. Anything else raises #GP, as an unimplemented MSR does on hardware. */
 #include <hv/console.h>
 #include <hv/vmm.h>
+#include <hv/vplatform.h>
 #include <hv/x86.h>
 
 #define MSR_IA32_TSC 0x10
@@ -21,9 +22,6 @@
 #define MSR_IA32_MTRR_FIX4K_F8000 0x26f
 #define MSR_IA32_MTRR_DEF_TYPE 0x2ff
 
-#define APIC_BASE_DEFAULT 0xfee00000ull
-#define APIC_BASE_BSP (1ull << 8)
-#define APIC_BASE_ENABLE (1ull << 11)
 #define FEATURE_CONTROL_LOCKED 1ull
 #define MISC_ENABLE_FAST_STRINGS 1ull
 #define MTRRCAP_VCNT8_FIX_WC 0x508ull
@@ -53,9 +51,6 @@ static bool vmsr_read_value(struct vcpu *v, uint32_t msr, uint64_t *value)
 	switch (msr) {
 	case MSR_IA32_TSC:
 		*value = rdtsc() + v->tsc_offset;
-		return true;
-	case MSR_IA32_APIC_BASE:
-		*value = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
 		return true;
 	case MSR_IA32_FEATURE_CONTROL:
 		*value = FEATURE_CONTROL_LOCKED; /* locked, VMX off: there is no VMX in the guest */
@@ -94,11 +89,10 @@ static bool vmsr_write_value(struct vcpu *v, uint32_t msr, uint64_t value)
 		v->tsc_offset = value - rdtsc();
 		vmm_ops->set_tsc_offset(v->backend, v->tsc_offset);
 		return true;
-	case MSR_IA32_APIC_BASE:
 	case MSR_IA32_BIOS_SIGN_ID:
 	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_MISC_ENABLE:
-		return true; /* accepted and ignored until the virtual LAPIC owns APIC_BASE */
+		return true; /* accepted and ignored */
 	case MSR_IA32_PAT:
 		if (!pat_valid(value))
 			return false;
@@ -125,11 +119,25 @@ static bool vmsr_write_value(struct vcpu *v, uint32_t msr, uint64_t value)
 	}
 }
 
+/* APIC_BASE, TSC_DEADLINE and the x2APIC range belong to the vcpu's local APIC. */
+static bool vlapic_msr(struct vcpu *v, uint32_t msr, uint64_t *value, bool write)
+{
+	struct vplatform *p = v->vm->plat;
+	spin_lock(&p->lock);
+	bool ok = write ? vlapic_msr_write(v->vlapic, msr, *value) : vlapic_msr_read(v->vlapic, msr, value);
+
+	spin_unlock(&p->lock);
+	v->intr_hint = 1;
+	return ok;
+}
+
 void vmsr_rdmsr(struct vcpu *v, struct vm_exit *exit)
 {
+	uint32_t msr = exit->u.msr.msr;
 	uint64_t value;
+	bool ok = vlapic_owns_msr(msr) ? vlapic_msr(v, msr, &value, false) : vmsr_read_value(v, msr, &value);
 
-	if (!vmsr_read_value(v, exit->u.msr.msr, &value)) {
+	if (!ok) {
 		pr_debug("vm %s: rdmsr 0x%x unimplemented: #GP", v->vm->name, exit->u.msr.msr);
 		vcpu_inject_exception(v, IDT_GP, true, 0);
 		exit->inst_length = 0;
@@ -141,9 +149,11 @@ void vmsr_rdmsr(struct vcpu *v, struct vm_exit *exit)
 
 void vmsr_wrmsr(struct vcpu *v, struct vm_exit *exit)
 {
+	uint32_t msr = exit->u.msr.msr;
 	uint64_t value = (v->gpr[VM_REG_RDX] << 32) | (uint32_t)v->gpr[VM_REG_RAX];
+	bool ok = vlapic_owns_msr(msr) ? vlapic_msr(v, msr, &value, true) : vmsr_write_value(v, msr, value);
 
-	if (!vmsr_write_value(v, exit->u.msr.msr, value)) {
+	if (!ok) {
 		pr_debug("vm %s: wrmsr 0x%x <- 0x%lx refused: #GP", v->vm->name, exit->u.msr.msr, value);
 		vcpu_inject_exception(v, IDT_GP, true, 0);
 		exit->inst_length = 0;

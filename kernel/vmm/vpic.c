@@ -157,7 +157,8 @@ static void icw1(struct vpic_chip *c, uint8_t v)
 	/* 8259A "Initialization Command Words": the edge sense circuit is reset (an edge input must go
 	 * low and high again), the IMR is cleared, IR7 gets the lowest priority, special mask mode is
 	 * cleared and status read is set to IRR; without IC4 the ICW4 functions are zero. The ISR is
-	 * cleared too, as on every PC chipset model: nothing stays in service across a re-init. */
+	 * cleared too (the datasheet is silent; QEMU's model does the same): nothing stays in service
+	 * across a re-initialisation. */
 	c->irr &= c->elcr;
 	c->isr = 0;
 	c->imr = 0;

@@ -1,13 +1,174 @@
-/* The devices every VM gets: COM1 console and the debug-exit port. */
+/* The PC platform every VM gets, and how its devices are wired to each other and to the vcpus. */
+#include <hv/apic.h>
 #include <hv/console.h>
 #include <hv/mm.h>
+#include <hv/percpu.h>
 #include <hv/string.h>
-#include <hv/vmm.h>
-#include <hv/vuart.h>
+#include <hv/timer.h>
+#include <hv/trap.h>
+#include <hv/vplatform.h>
+#include <hv/x86.h>
 
 #define COM1_BASE 0x3f8
 #define COM1_LAST 0x3ff
 #define DEBUG_EXIT_PORT 0xf4
+#define ISA_IRQ0_GSI 2 /* the IRQ0 -> GSI 2 override every PC (and hv's MADT) has */
+#define LAPIC_PAGE_SIZE 0x1000
+#define LAPIC_SVR 0xf0
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
+#define LAPIC_SVR_ENABLE 0x100
+#define LAPIC_DM_EXTINT 0x700
+#define LAPIC_DM_NMI 0x400
+#define GUEST_EPOCH 1767225600ull /* 2026-01-01 00:00:00 UTC: the guest's RTC at power-on */
+
+static struct vplatform *plat_of(void *ctx) { return ctx; }
+
+uint64_t vplatform_now_ns(const struct vplatform *p)
+{
+	return (uint64_t)(((unsigned __int128)(rdtsc() - p->tsc_base) * p->ns_mult) >> 32);
+}
+
+uint64_t vplatform_ns_to_tsc(const struct vplatform *p, uint64_t ns)
+{
+	if (ns == VDEV_NEVER)
+		return UINT64_MAX;
+	unsigned __int128 t = ((unsigned __int128)ns * p->tsc_mult) >> 32;
+	return t > UINT64_MAX - p->tsc_base ? UINT64_MAX : p->tsc_base + (uint64_t)t;
+}
+
+static uint64_t env_now_ns(void *ctx) { return vplatform_now_ns(plat_of(ctx)); }
+
+/* Wakes the vcpu's CPU if it is in the guest or halted there. */
+void vcpu_notify(struct vcpu *v)
+{
+	__atomic_store_n(&v->intr_hint, 1, __ATOMIC_RELEASE);
+	if (v->state == VCPU_IDLE || v->state == VCPU_STOPPED || v->host_cpu == this_cpu()->index)
+		return;
+	lapic_send_ipi(cpus[v->host_cpu].apic_id, APIC_DM_FIXED | VECTOR_KICK);
+}
+
+static void deliver_to(struct vplatform *p, uint32_t i, const struct vdev_msi *msg)
+{
+	if (vlapic_accept(&p->vlapics[i], msg))
+		vcpu_notify(&p->vm->vcpus[i]);
+}
+
+/* IOAPIC and MSI messages (8-bit xAPIC destinations; 0xff physical is a broadcast). */
+static void env_deliver_msi(void *ctx, const struct vdev_msi *msg)
+{
+	struct vplatform *p = plat_of(ctx);
+
+	for (uint32_t i = 0; i < p->vm->vcpu_count; i++) {
+		if (!vlapic_match_dest(&p->vlapics[i], msg->dest, msg->dest_logical, false))
+			continue;
+		deliver_to(p, i, msg);
+		if (msg->delivery == 1)
+			return; /* lowest priority: one taker is enough */
+	}
+}
+
+static void ipi_send(void *ctx, struct vlapic *from, const struct vlapic_ipi *ipi)
+{
+	struct vcpu *v = ctx;
+	struct vplatform *p = v->vm->plat;
+
+	for (uint32_t i = 0; i < v->vm->vcpu_count; i++) {
+		struct vlapic *t = &p->vlapics[i];
+		if (t == from || (!ipi->all_but_self && !vlapic_match_dest(t, ipi->msg.dest, ipi->msg.dest_logical, ipi->x2apic)))
+			continue;
+		deliver_to(p, i, &ipi->msg);
+		if (ipi->msg.delivery == 1)
+			return;
+	}
+}
+
+static void ipi_eoi(void *ctx, uint8_t vector)
+{
+	struct vcpu *v = ctx;
+
+	vioapic_eoi(&v->vm->plat->ioapic, vector);
+}
+
+static uint64_t vcpu_guest_tsc(void *ctx)
+{
+	struct vcpu *v = ctx;
+
+	return rdtsc() + v->tsc_offset;
+}
+
+static const struct vlapic_ops vlapic_ops = { ipi_send, ipi_eoi, vcpu_guest_tsc };
+
+/* A GSI is high while any source drives it (wired-OR of shared ISA lines). */
+static void drive_line(struct vplatform *p, enum vplatform_source src, uint32_t gsi, bool level)
+{
+	if (gsi >= VIOAPIC_PINS)
+		return;
+	uint8_t before = p->line_sources[gsi];
+	uint8_t after = level ? before | (uint8_t)(1u << src) : before & (uint8_t)~(1u << src);
+
+	p->line_sources[gsi] = after;
+	if (!before == !after)
+		return;
+	vioapic_set_irq(&p->ioapic, gsi, after != 0);
+	/* ISA IRQ n reaches the 8259 pair too; GSI 2 is IRQ0's IOAPIC pin. */
+	if (gsi == ISA_IRQ0_GSI)
+		vpic_set_irq(&p->pic, 0, after != 0);
+	else if (gsi < 16)
+		vpic_set_irq(&p->pic, gsi, after != 0);
+}
+
+static uint32_t isa_irq_to_gsi(uint32_t irq) { return irq == 0 ? ISA_IRQ0_GSI : irq; }
+
+/* The PIT and RTC speak ISA IRQ numbers; with HPET legacy replacement they are cut off (IA-PC
+ * HPET 1.0a 2.4.3), the HPET driving IRQ0 and IRQ8 instead. */
+static void pit_set_irq(void *ctx, uint32_t irq, bool level)
+{
+	struct vplatform *p = plat_of(ctx);
+
+	drive_line(p, SOURCE_PIT, isa_irq_to_gsi(irq), level && !vhpet_legacy_replacement(&p->hpet));
+}
+
+static void rtc_set_irq(void *ctx, uint32_t irq, bool level)
+{
+	struct vplatform *p = plat_of(ctx);
+
+	drive_line(p, SOURCE_RTC, isa_irq_to_gsi(irq), level && !vhpet_legacy_replacement(&p->hpet));
+}
+
+static void hpet_set_irq(void *ctx, uint32_t gsi, bool level) { drive_line(plat_of(ctx), SOURCE_HPET, gsi, level); }
+
+static void pic_intr_changed(void *ctx, bool level)
+{
+	struct vplatform *p = plat_of(ctx);
+
+	/* INTR goes to the LINT0 pins; only the vcpu in virtual-wire mode will take it. */
+	for (uint32_t i = 0; i < p->vm->vcpu_count; i++)
+		vlapic_set_lint(&p->vlapics[i], 0, level);
+	if (level)
+		for (uint32_t i = 0; i < p->vm->vcpu_count; i++)
+			vcpu_notify(&p->vm->vcpus[i]);
+}
+
+static bool env_read_gpa(void *ctx, uint64_t gpa, void *buf, uint32_t len)
+{
+	const void *src = vm_gpa_to_hva(plat_of(ctx)->vm, gpa, len);
+
+	if (!src)
+		return false;
+	memcpy(buf, src, len);
+	return true;
+}
+
+static bool env_write_gpa(void *ctx, uint64_t gpa, const void *buf, uint32_t len)
+{
+	void *dst = vm_gpa_to_hva(plat_of(ctx)->vm, gpa, len);
+
+	if (!dst)
+		return false;
+	memcpy(dst, buf, len);
+	return true;
+}
 
 /* A VM's console line, prefixed with its name, in one console write so lines never interleave. */
 static void vm_console_line(void *ctx, const char *line, size_t len)
@@ -41,18 +202,121 @@ static bool debug_exit_io(void *dev, uint16_t port, uint8_t bytes, bool in, uint
 	return true;
 }
 
+static bool ioapic_mmio(void *dev, uint64_t offset, unsigned size, bool write, uint64_t *value)
+{
+	struct vioapic *a = dev;
+
+	if (write)
+		vioapic_mmio_write(a, offset, (uint8_t)size, *value);
+	else
+		*value = vioapic_mmio_read(a, offset, (uint8_t)size);
+	return true;
+}
+
+static bool hpet_mmio(void *dev, uint64_t offset, unsigned size, bool write, uint64_t *value)
+{
+	if (write)
+		vhpet_mmio_write(dev, offset, size, *value);
+	else if (!vhpet_mmio_read(dev, offset, size, value))
+		*value = ~0ull;
+	return true;
+}
+
+/* What PC firmware leaves behind for a kernel it boots: the bootstrap LAPIC enabled in
+ * virtual-wire mode (LINT0 ExtINT from the 8259s, LINT1 NMI; MP spec 3.6.2.2), which guests
+ * booted without a BIOS (Multiboot, Linux's 64-bit entry) rely on. */
+static void firmware_lapic_setup(struct vlapic *vl)
+{
+	vlapic_mmio_write(vl, LAPIC_SVR, 4, LAPIC_SVR_ENABLE | 0xff);
+	vlapic_mmio_write(vl, LAPIC_LVT_LINT0, 4, LAPIC_DM_EXTINT);
+	vlapic_mmio_write(vl, LAPIC_LVT_LINT1, 4, LAPIC_DM_NMI);
+}
+
+static void platform_time_init(struct vplatform *p)
+{
+	uint64_t hz = tsc_hz() ? tsc_hz() : 1000000000ull;
+
+	p->tsc_base = rdtsc();
+	/* 32.32 fixed point without 128-bit division: 1e9 << 32 fits in 64 bits, and hz is split. */
+	p->ns_mult = (NS_PER_SEC << 32) / hz;
+	p->tsc_mult = ((hz / NS_PER_SEC) << 32) + (((hz % NS_PER_SEC) << 32) / NS_PER_SEC);
+}
+
+static bool platform_register(struct vm *vm, struct vplatform *p)
+{
+	return !vm_register_ioport(vm, COM1_BASE, COM1_LAST, vuart_io, &p->uart, false) &&
+	       !vm_register_ioport(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_PORT + 3, debug_exit_io, vm, false) &&
+	       !vm_register_ioport(vm, VPIC_MASTER_CMD, VPIC_MASTER_DATA, vpic_io, &p->pic, true) &&
+	       !vm_register_ioport(vm, VPIC_SLAVE_CMD, VPIC_SLAVE_DATA, vpic_io, &p->pic, true) &&
+	       !vm_register_ioport(vm, VPIC_ELCR_MASTER, VPIC_ELCR_SLAVE, vpic_io, &p->pic, true) &&
+	       !vm_register_ioport(vm, VPIT_PORT_CH0, VPIT_PORT_CMD, vpit_io, &p->pit, true) &&
+	       !vm_register_ioport(vm, VPIT_PORT_NMI_SC, VPIT_PORT_NMI_SC, vpit_io, &p->pit, true) &&
+	       !vm_register_ioport(vm, VRTC_PORT, VRTC_PORT_LAST, vrtc_io, &p->rtc, true) &&
+	       !vm_register_ioport(vm, VPLATFORM_PM_TIMER, VPLATFORM_PM_TIMER + 3, vpmtmr_io, &p->pmtmr, false) &&
+	       !vm_register_mmio(vm, VIOAPIC_BASE, VIOAPIC_MMIO_SIZE, ioapic_mmio, &p->ioapic) &&
+	       !vm_register_mmio(vm, VHPET_BASE, VHPET_SIZE, hpet_mmio, &p->hpet);
+}
+
 bool vplatform_init(struct vm *vm)
 {
-	vm->uart = mm_zalloc(sizeof(*vm->uart));
-	if (!vm->uart)
+	struct vplatform *p = mm_zalloc(sizeof(*p));
+
+	if (!p)
 		return false;
-	vuart_init(vm->uart, vm_console_line, vm);
-	return !vm_register_ioport(vm, COM1_BASE, COM1_LAST, vuart_io, vm->uart) &&
-	       !vm_register_ioport(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_PORT + 3, debug_exit_io, vm);
+	vm->plat = p;
+	p->vm = vm;
+	platform_time_init(p);
+	p->env = (struct vdev_env){ p, env_now_ns, hpet_set_irq, env_deliver_msi, env_read_gpa, env_write_gpa };
+	p->pit_env = p->env;
+	p->pit_env.set_irq = pit_set_irq;
+	p->rtc_env = p->env;
+	p->rtc_env.set_irq = rtc_set_irq;
+	p->hpet_env = p->env;
+
+	for (uint32_t i = 0; i < vm->vcpu_count; i++) {
+		vlapic_init(&p->vlapics[i], &p->env, &vlapic_ops, &vm->vcpus[i], i, i == 0, tsc_hz());
+		vm->vcpus[i].vlapic = &p->vlapics[i];
+	}
+	firmware_lapic_setup(&p->vlapics[0]);
+	vioapic_init(&p->ioapic, &p->env, (uint8_t)vm->vcpu_count);
+	vpic_init(&p->pic, pic_intr_changed, p);
+	vpit_init(&p->pit, &p->pit_env);
+	vhpet_init(&p->hpet, &p->hpet_env);
+	vrtc_init(&p->rtc, &p->rtc_env, GUEST_EPOCH, vm->mem_size, 0);
+	vpmtmr_init(&p->pmtmr, &p->env, VPLATFORM_PM_TIMER, true);
+	vuart_init(&p->uart, vm_console_line, vm);
+	return platform_register(vm, p);
 }
 
 void vplatform_stop(struct vm *vm)
 {
-	if (vm->uart)
-		vuart_flush(vm->uart);
+	if (vm->plat)
+		vuart_flush(&vm->plat->uart);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* The VM-wide timers are served by vcpu 0's CPU; each vcpu serves its own LAPIC timer. */
+uint64_t vplatform_next_deadline(struct vplatform *p, struct vcpu *v)
+{
+	uint64_t d = vlapic_next_deadline(v->vlapic);
+
+	if (v->id == 0)
+		d = min_u64(d, min_u64(vpit_next_deadline(&p->pit),
+				       min_u64(vhpet_next_deadline(&p->hpet), vrtc_next_deadline(&p->rtc))));
+	return d;
+}
+
+void vplatform_advance(struct vplatform *p, struct vcpu *v, uint64_t now_ns)
+{
+	if (vlapic_next_deadline(v->vlapic) <= now_ns)
+		vlapic_advance(v->vlapic, now_ns);
+	if (v->id != 0)
+		return;
+	if (vpit_next_deadline(&p->pit) <= now_ns)
+		vpit_advance(&p->pit, now_ns);
+	if (vhpet_next_deadline(&p->hpet) <= now_ns)
+		vhpet_advance(&p->hpet, now_ns);
+	if (vrtc_next_deadline(&p->rtc) <= now_ns)
+		vrtc_advance(&p->rtc, now_ns);
 }

@@ -200,7 +200,9 @@ static void vmx_decode_exit(struct vmx_vcpu *vv, uint32_t reason, struct vm_exit
 		vmx_instruction_exit(exit, VM_EXITCODE_HLT);
 		return;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
-		/* Not acknowledged on exit: opening the window lets the host IDT take it. */
+		/* It may have arrived while an event was being delivered to the guest: deliver that
+		 * again. Not acknowledged on exit: opening the window lets the host IDT take it. */
+		vmx_save_vectoring(v);
 		__asm__ volatile("sti; nop; cli" ::: "memory");
 		exit->code = VM_EXITCODE_NONE;
 		return;

@@ -52,6 +52,8 @@ static uint64_t take(struct in *in, unsigned bytes)
 static const uint64_t offsets[] = { 0x00, 0x10, 0x40, 0x00, 0x10, 0x01, 0x03, 0x0c, 0x0f, 0x11,
 				    0x13, 0x14, 0x20, 0x3f, 0x41, 0xff8, 0xfff, 0x1000, UINT64_MAX };
 
+#define NOFFSETS (sizeof(offsets) / sizeof(offsets[0]))
+
 static void check_state(const struct vioapic *a)
 {
 	CHECK((a->id & ~0x0f000000u) == 0);
@@ -90,14 +92,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned before = msgs;
 		switch (op % 6) {
 		case 0: { /* MMIO write anywhere */
-			uint64_t off = op & 0x80 ? take(&in, 2) : offsets[take(&in, 1) % (sizeof(offsets) / sizeof(offsets[0]))];
+			uint64_t off = op & 0x80 ? take(&in, 2) : offsets[take(&in, 1) % NOFFSETS];
 			uint8_t sz = (uint8_t)(take(&in, 1) % 10);
 			vioapic_mmio_write(&a, off, sz, take(&in, sz ? sz : 1));
 			CHECK(msgs - before <= VIOAPIC_PINS);
 			break;
 		}
 		case 1: { /* MMIO read anywhere */
-			uint64_t off = op & 0x80 ? take(&in, 2) : offsets[take(&in, 1) % (sizeof(offsets) / sizeof(offsets[0]))];
+			uint64_t off = op & 0x80 ? take(&in, 2) : offsets[take(&in, 1) % NOFFSETS];
 			uint8_t sz = (uint8_t)(take(&in, 1) % 10);
 			uint64_t v = vioapic_mmio_read(&a, off, sz);
 			if (sz == 0 || sz > 8 || off >= VIOAPIC_MMIO_SIZE)
