@@ -139,32 +139,43 @@ CASES += [
                       r"^hv: config vms\.cfg line 2: vm lost: kernel file not found among the boot files$"),
     config_error_case("bad-pin", "[vm a]\npin = 7\nkernel = cpuid.elf\n",
                       r"^hv: config vms\.cfg line 1: vm a: pinned to a CPU that does not exist", ["cpuid.elf"]),
-    {
-        # Two VMs at once on two CPUs: one triple-faults on purpose, the other is not disturbed.
-        "name": "vmx-two-vms-triple-fault", "emulator": "bochs", "boot": "multiboot2", "cpus": 2,
-        "cmdline": "test-exit", "timeout": 120,
+]
+
+
+def two_vms_case(backend):
+    """Two VMs at once on two CPUs: one triple-faults on purpose, the other is not disturbed."""
+    case = {
+        "name": backend + "-two-vms-triple-fault", "boot": "multiboot2", "cmdline": "test-exit", "timeout": 120,
         "vms": [{"name": "crash", "pin": 0, "memory": "16M", "kernel": "triple-fault.elf", "cmdline": "expect-hv"},
                 {"name": "steady", "pin": 1, "memory": "16M", "kernel": "modes.elf", "cmdline": "expect-hv"}],
         "expect_unordered": [r"^\[crash\] triple fault next", r"^hv: vm crash stopped: triple fault",
                              r"^\[steady\] modes: 64-bit code running", r"^\[steady\] PASS modes",
                              r"^hv: vm steady exit 0$"],
         "expect": [r"^hv: all vms stopped$", r"^hv: test-exit success$"],
-    },
-]
+    }
+    case.update({"emulator": "bochs", "cpus": 2} if backend == "vmx" else {"emulator": "qemu", "cpus": 4})
+    return case
+
+
+CASES += [two_vms_case("vmx"), two_vms_case("svm")]
+
+
+def no_virtualization_case(name, emulator, cpu, message):
+    """A CPU without what hv needs: one clear boot message and a clean stop, not a crash."""
+    return {
+        "name": name, "emulator": emulator, "boot": "multiboot2", "cpus": 2, "cpu": cpu,
+        "cmdline": "test-exit", "result": "fail", "timeout": 120,
+        "expect": [r"^hv: boot error: no hardware virtualization: " + message, r"^hv: test-exit failure$"],
+        "forbid": [r"PANIC"],
+    }
+
 
 CASES += [
-    {
-        "name": "vmx-no-ept", "emulator": "bochs", "boot": "multiboot2", "cpus": 2, "cpu": "core2_penryn_t9600",
-        "cmdline": "test-exit", "result": "fail", "timeout": 120,
-        "expect": [r"^hv: boot error: no hardware virtualization: VMX lacks EPT or unrestricted guest",
-                   r"^hv: test-exit failure$"],
-    },
-    {
-        "name": "vmx-no-unrestricted-guest", "emulator": "bochs", "boot": "multiboot2", "cpus": 2,
-        "cpu": "corei5_lynnfield_750", "cmdline": "test-exit", "result": "fail", "timeout": 120,
-        "expect": [r"^hv: boot error: no hardware virtualization: VMX lacks EPT or unrestricted guest",
-                   r"^hv: test-exit failure$"],
-    },
+    no_virtualization_case("svm-absent", "qemu", "qemu64,-svm", r"this AMD CPU has no SVM"),
+    no_virtualization_case("svm-no-npt", "qemu", "qemu64,+svm,-npt", r"SVM lacks nested paging"),
+    no_virtualization_case("vmx-no-ept", "bochs", "core2_penryn_t9600", r"VMX lacks EPT or unrestricted guest"),
+    no_virtualization_case("vmx-no-unrestricted-guest", "bochs", "corei5_lynnfield_750",
+                           r"VMX lacks EPT or unrestricted guest"),
 ]
 
 GUESTS = load_guest_tests()
