@@ -313,6 +313,8 @@ struct vm {
 	struct vm_mmio mmio[VM_MAX_MMIO];
 	uint32_t mmio_count;
 	struct vplatform *plat;
+	uint64_t acpi_base; /* guest ACPI tables: [acpi_base, mem_size), an ACPI region of the memory map */
+	uint64_t acpi_rsdp; /* where the RSDP is (a copy also sits in the BIOS area for scanning) */
 };
 
 extern const struct vmm_ops *vmm_ops;

@@ -30,6 +30,17 @@ enum vplatform_source {
 	SOURCE_COUNT,
 };
 
+/* ACPI PM1 registers and the reset ports (vpower.c). */
+struct vpower {
+	struct vm *vm;
+	uint16_t pm_base;
+	uint16_t pm1_sts, pm1_en, pm1_cnt;
+	uint8_t reset_control;
+};
+
+bool vpower_pm1_io(void *dev, uint16_t port, uint8_t bytes, bool in, uint32_t *value);
+bool vpower_reset_io(void *dev, uint16_t port, uint8_t bytes, bool in, uint32_t *value);
+
 struct vplatform {
 	struct spinlock lock;
 	struct vm *vm;
@@ -43,6 +54,7 @@ struct vplatform {
 	struct vrtc rtc;
 	struct vpmtmr pmtmr;
 	struct vuart uart;
+	struct vpower power;
 	uint8_t line_sources[VIOAPIC_PINS]; /* bit per vplatform_source driving each GSI high */
 	uint64_t tsc_base;		    /* host TSC at guest time 0 */
 	uint64_t ns_mult, tsc_mult;	    /* 32.32 fixed point: ns per TSC tick, TSC ticks per ns */

@@ -21,6 +21,7 @@
 #define HIGH_MEMORY 0x100000u
 #define E820_RAM 1
 #define E820_RESERVED 2
+#define E820_ACPI 3
 
 #define ELF_PT_LOAD 1
 #define ELF_EM_386 3
@@ -69,7 +70,11 @@ struct elf32_phdr {
 struct placement {
 	struct vm *vm;
 	uint64_t next;
+	uint64_t limit; /* end of the RAM boot data may use */
 };
+
+/* RAM above 1 MiB ends where the platform's ACPI tables begin (all of it when there are none). */
+static uint64_t usable_ram_end(const struct vm *vm) { return vm->acpi_base ? vm->acpi_base : vm->mem_size; }
 
 static uint64_t align_page(uint64_t v) { return (v + 0xfff) & ~0xfffull; }
 
@@ -89,10 +94,12 @@ static const struct mb1_header *mb1_find_header(const uint8_t *image, uint64_t s
 /* Copies filesz bytes and zeroes the rest of memsz at gpa; NULL or why not. */
 static const char *load_segment(struct vm *vm, uint64_t gpa, const uint8_t *src, uint64_t filesz, uint64_t memsz)
 {
-	if (filesz > memsz || gpa < HIGH_MEMORY / 256 || memsz > vm->mem_size)
+	uint64_t ram_end = usable_ram_end(vm);
+
+	if (filesz > memsz || gpa < HIGH_MEMORY / 256)
 		return "a segment is larger than its memory size or below 4 KiB";
 	uint8_t *dst = vm_gpa_to_hva(vm, gpa, memsz);
-	if (!dst)
+	if (!dst || memsz > ram_end || gpa > ram_end - memsz)
 		return "a segment lies outside the VM's memory (give the VM more memory?)";
 	memcpy(dst, src, filesz);
 	memset(dst + filesz, 0, memsz - filesz);
@@ -157,7 +164,7 @@ static uint32_t place(struct placement *p, const void *src, uint64_t len, void *
 	uint64_t gpa = p->next;
 	void *dst = vm_gpa_to_hva(p->vm, gpa, len ? len : 1);
 
-	if (!dst || gpa + len > 0xffffffffull)
+	if (!dst || gpa + len > p->limit || gpa + len > 0xffffffffull)
 		return 0;
 	if (src)
 		memcpy(dst, src, len);
@@ -169,16 +176,18 @@ static uint32_t place(struct placement *p, const void *src, uint64_t len, void *
 
 static uint32_t place_string(struct placement *p, const char *s) { return place(p, s, strlen(s) + 1, NULL); }
 
-static uint32_t place_mmap(struct placement *p, uint64_t mem_size, uint32_t *length)
+static uint32_t place_mmap(struct placement *p, uint64_t ram_end, uint64_t mem_size, uint32_t *length)
 {
 	const struct mb1_mmap_entry map[] = {
 		{ 20, 0, LOW_MEMORY_END, E820_RAM },
 		{ 20, LOW_MEMORY_END, 0xa0000 - LOW_MEMORY_END, E820_RESERVED },
 		{ 20, BIOS_AREA, HIGH_MEMORY - BIOS_AREA, E820_RESERVED },
-		{ 20, HIGH_MEMORY, mem_size - HIGH_MEMORY, E820_RAM },
+		{ 20, HIGH_MEMORY, ram_end - HIGH_MEMORY, E820_RAM },
+		{ 20, ram_end, mem_size - ram_end, E820_ACPI },
 	};
 
-	*length = sizeof(map);
+	/* The ACPI entry only when the platform put tables there. */
+	*length = ram_end < mem_size ? sizeof(map) : sizeof(map) - sizeof(map[0]);
 	return place(p, map, sizeof(map), NULL);
 }
 
@@ -237,7 +246,8 @@ const char *mb1_load(struct vm *vm, const uint8_t *image, uint64_t size, const c
 	if (err)
 		return err;
 
-	struct placement p = { vm, align_page(end) };
+	uint64_t ram_end = usable_ram_end(vm);
+	struct placement p = { vm, align_page(end), ram_end };
 	struct mb1_info *mbi;
 	uint32_t mbi_gpa = place(&p, NULL, sizeof(*mbi), (void **)&mbi);
 	if (!mbi_gpa)
@@ -245,10 +255,10 @@ const char *mb1_load(struct vm *vm, const uint8_t *image, uint64_t size, const c
 	memset(mbi, 0, sizeof(*mbi));
 	mbi->flags = MBI_MEMORY | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER_NAME;
 	mbi->mem_lower = LOW_MEMORY_END / 1024;
-	mbi->mem_upper = (uint32_t)((vm->mem_size - HIGH_MEMORY) / 1024);
+	mbi->mem_upper = (uint32_t)((ram_end - HIGH_MEMORY) / 1024);
 	mbi->cmdline = place_string(&p, cmdline);
 	mbi->boot_loader_name = place_string(&p, "hv");
-	mbi->mmap_addr = place_mmap(&p, vm->mem_size, &mbi->mmap_length);
+	mbi->mmap_addr = place_mmap(&p, ram_end, vm->mem_size, &mbi->mmap_length);
 	err = place_modules(&p, mbi, modules, module_count);
 	if (err)
 		return err;

@@ -6,6 +6,7 @@
 #include <hv/string.h>
 #include <hv/timer.h>
 #include <hv/trap.h>
+#include <hv/vacpi.h>
 #include <hv/vplatform.h>
 #include <hv/x86.h>
 
@@ -20,6 +21,9 @@
 #define LAPIC_SVR_ENABLE 0x100
 #define LAPIC_DM_EXTINT 0x700
 #define LAPIC_DM_NMI 0x400
+#define ACPI_REGION_SIZE 0x10000ull
+#define ACPI_RSDP_BIOS_GPA 0xf0000ull
+#define ACPI_RSDP_LEN 36
 #define GUEST_EPOCH 1767225600ull /* 2026-01-01 00:00:00 UTC: the guest's RTC at power-on */
 
 static struct vplatform *plat_of(void *ctx) { return ctx; }
@@ -253,8 +257,30 @@ static bool platform_register(struct vm *vm, struct vplatform *p)
 	       !vm_register_ioport(vm, VPIT_PORT_NMI_SC, VPIT_PORT_NMI_SC, vpit_io, &p->pit, true) &&
 	       !vm_register_ioport(vm, VRTC_PORT, VRTC_PORT_LAST, vrtc_io, &p->rtc, true) &&
 	       !vm_register_ioport(vm, VPLATFORM_PM_TIMER, VPLATFORM_PM_TIMER + 3, vpmtmr_io, &p->pmtmr, false) &&
+	       !vm_register_ioport(vm, VPLATFORM_PM_BASE, VPLATFORM_PM_BASE + 5, vpower_pm1_io, &p->power, false) &&
+	       !vm_register_ioport(vm, 0xcf9, 0xcf9, vpower_reset_io, &p->power, false) &&
+	       !vm_register_ioport(vm, 0x64, 0x64, vpower_reset_io, &p->power, false) &&
 	       !vm_register_mmio(vm, VIOAPIC_BASE, VIOAPIC_MMIO_SIZE, ioapic_mmio, &p->ioapic) &&
 	       !vm_register_mmio(vm, VHPET_BASE, VHPET_SIZE, hpet_mmio, &p->hpet);
+}
+
+/* The guest's ACPI tables go in the top 64 KiB of its RAM, with a copy of the RSDP in the BIOS
+ * area where legacy kernels scan for it (ACPI 6.5 5.2.5.1). */
+static bool platform_acpi_tables(struct vm *vm)
+{
+	struct vacpi_config cfg;
+	struct vacpi_layout layout;
+	uint64_t base = vm->mem_size - ACPI_REGION_SIZE;
+	uint8_t *tables = vm_gpa_to_hva(vm, base, ACPI_REGION_SIZE);
+	uint8_t *bios_rsdp = vm_gpa_to_hva(vm, ACPI_RSDP_BIOS_GPA, ACPI_RSDP_LEN);
+
+	vacpi_default_config(&cfg, vm->vcpu_count);
+	if (!tables || !bios_rsdp || vacpi_build(&cfg, tables, ACPI_REGION_SIZE, base, &layout) != VACPI_OK)
+		return false;
+	memcpy(bios_rsdp, tables + layout.rsdp_offset, ACPI_RSDP_LEN);
+	vm->acpi_base = base;
+	vm->acpi_rsdp = layout.rsdp;
+	return true;
 }
 
 bool vplatform_init(struct vm *vm)
@@ -285,7 +311,8 @@ bool vplatform_init(struct vm *vm)
 	vrtc_init(&p->rtc, &p->rtc_env, GUEST_EPOCH, vm->mem_size, 0);
 	vpmtmr_init(&p->pmtmr, &p->env, VPLATFORM_PM_TIMER, true);
 	vuart_init(&p->uart, vm_console_line, vm);
-	return platform_register(vm, p);
+	p->power = (struct vpower){ .vm = vm, .pm_base = VPLATFORM_PM_BASE };
+	return platform_acpi_tables(vm) && platform_register(vm, p);
 }
 
 void vplatform_stop(struct vm *vm)

@@ -47,6 +47,7 @@ struct vmx_vcpu {
 	uint64_t vmcs;
 	bool launched;
 	uint64_t cr0_shadow, cr4_shadow; /* what the guest believes it wrote */
+	char fail_what[128];		 /* exit->u.fail.what after a failed entry (vmx_check.c) */
 };
 
 const char *vmx_probe(void);
@@ -64,6 +65,11 @@ void vmx_write_cr0(struct vmx_vcpu *vv, uint64_t value);
 void vmx_write_cr4(struct vmx_vcpu *vv, uint64_t value);
 uint64_t vmx_guest_cr0(struct vmx_vcpu *vv);
 uint64_t vmx_guest_cr4(struct vmx_vcpu *vv);
+
+/* vmx_check.c: after VMLAUNCH/VMRESUME failed, or an exit with the entry-failure bit, one sentence
+ * naming the error or exit reason and the VMCS field of the first broken rule (in fail_what). */
+const char *vmx_explain_vmfail(struct vmx_vcpu *vv);
+const char *vmx_explain_entry_failure(struct vmx_vcpu *vv, uint32_t reason);
 
 /* vmx_entry.S: enters the guest; 0 after a VM exit, non-zero when VMLAUNCH/VMRESUME failed. */
 int vmx_enter(uint64_t *gprs, int launched);

@@ -287,7 +287,7 @@ void vmx_run(void *vcpui, struct vm_exit *exit)
 	if (v->exc_pending)
 		vmx_inject_pending(v);
 	if (vmx_enter(v->gpr, vv->launched)) {
-		vmx_fail(exit, VM_EXITCODE_ENTRY_FAILED, 0, "VMLAUNCH/VMRESUME failed (VM-instruction error in info)");
+		vmx_fail(exit, VM_EXITCODE_ENTRY_FAILED, 0, vmx_explain_vmfail(vv));
 		exit->inst_length = 0;
 		return;
 	}
@@ -301,7 +301,7 @@ void vmx_run(void *vcpui, struct vm_exit *exit)
 	}
 	exit->inst_length = 0;
 	if (reason & EXIT_REASON_ENTRY_FAILED) {
-		vmx_fail(exit, VM_EXITCODE_ENTRY_FAILED, reason & 0xffff, "VM entry failed on guest state (exit reason)");
+		vmx_fail(exit, VM_EXITCODE_ENTRY_FAILED, reason & 0xffff, vmx_explain_entry_failure(vv, reason));
 		return;
 	}
 	vmx_decode_exit(vv, reason & 0xffff, exit);

@@ -30,6 +30,11 @@ UNIT_SRCS_test_vlapic := kernel/vmm/vlapic.c
 UNIT_SRCS_test_vioapic := kernel/vmm/vioapic.c
 UNIT_SRCS_test_vpic := kernel/vmm/vpic.c
 UNIT_SRCS_test_vpit := kernel/vmm/vpit.c
+UNIT_SRCS_test_loader_linux := kernel/vmm/loader_linux.c kernel/lib/fmt.c
+# test_loader_linux also loads Debian's kernel and initramfs from $(BUILD)/linux/ when they are there
+# (guest-images/linux/build.sh); without them that one test is skipped
+$(UNIT_DIR)/test_loader_linux: UNIT_CFLAGS += -DLINUX_DIR='"$(BUILD)/linux"'
+UNIT_SRCS_test_vacpi := kernel/vmm/vacpi.c kernel/acpi.c kernel/lib/fmt.c
 
 UNIT_TESTS := test_fmt test_acpi
 UNIT_TESTS += test_gpt test_vie
@@ -37,6 +42,8 @@ UNIT_TESTS += test_config test_options test_pmm test_exception test_vuart test_l
 UNIT_TESTS += test_vhpet test_vrtc test_vpmtmr
 UNIT_TESTS += test_vlapic
 UNIT_TESTS += test_vioapic test_vpic test_vpit
+UNIT_TESTS += test_loader_linux
+UNIT_TESTS += test_vacpi
 UNIT_BINS := $(UNIT_TESTS:%=$(UNIT_DIR)/%)
 
 define UNIT_RULE

@@ -760,7 +760,7 @@ static void test_elf_segment_outside_ram(void **state)
 	/* more than all of RAM */
 	phdr(&im, 1)->p_paddr = 0x110000;
 	phdr(&im, 1)->p_memsz = RAM_SIZE + 1;
-	LOAD_ERR(im, ERR_SEG_SIZE);
+	LOAD_ERR(im, ERR_SEG_RAM);
 	/* page 0 */
 	phdr(&im, 1)->p_memsz = 0x3000;
 	phdr(&im, 1)->p_paddr = 0;
