@@ -52,11 +52,12 @@ $(HV_ISO): $(HV_ELF) tools/mkiso.sh
 -include boot/uefi/build.mk
 include tests/unit/build.mk
 include guest-images/build.mk
+include guest-images/linux/build.mk
 -include tests/fuzz/build.mk
 
 # `make run`: hv under QEMU with OVMF (KVM when nested VT-x/AMD-V is there); `make run-bios`: through
 # GRUB and SeaBIOS; `make run-bochs`: the ISO in Bochs (Intel VMX). VMs: tools/run.cfg.
-run: all guests
+run: all guests linux-guest
 	bash tools/run.sh qemu-uefi
 
 run-bios: all guests
@@ -66,7 +67,7 @@ run-bochs: all guests
 	bash tools/run.sh bochs
 
 # Unit tests, then every integration case (QEMU, Bochs, natively booted guests).
-test: deps all guests
+test: deps all guests linux-guest
 	bash tests/run.sh
 
 # Exit-path costs in host instructions, measured by a guest with RDTSC on instruction-counting

@@ -5,7 +5,7 @@
 
 GUEST_DIR := guest-images
 GUEST_OUT := $(BUILD)/guests
-GUEST_NAMES := $(filter-out lib,$(notdir $(patsubst %/,%,$(wildcard $(GUEST_DIR)/*/))))
+GUEST_NAMES := $(filter-out lib linux,$(notdir $(patsubst %/,%,$(wildcard $(GUEST_DIR)/*/))))
 
 # No SSE/x87 in C: the guests never enable CR4.OSFXSR.
 GUEST_CFLAGS := --target=i386-unknown-none-elf -std=c11 -O2 -g -ffreestanding -fno-builtin -nostdlib \

@@ -26,7 +26,6 @@ struct linux_e820 {
 #define LINUX_CMDLINE_GPA 0x3000u    /* NUL-terminated, at most 4095 characters */
 #define LINUX_PML4_GPA 0x4000u	     /* then the PDPT at 0x5000 and four PDs at 0x6000-0x9fff */
 #define LINUX_STACK_TOP 0xb000u	     /* one page of stack below it */
-#define LINUX_BOOT_DATA_END 0xb000u
 #define LINUX_IDENTITY_MAP (4ull << 30) /* [0, 4 GiB) identity mapped with 2 MiB pages */
 
 #define LINUX_BOOT_CS 0x10 /* __BOOT_CS */
@@ -38,9 +37,10 @@ bool linux_is_bzimage(const uint8_t *image, uint64_t size);
 
 /*
  * The memory map of a VM with no firmware of its own: RAM below the EBDA (640 KiB - 1 KiB), the
- * EBDA and the BIOS area 0xe0000-0xfffff reserved (where ACPI tables and the RSDP go), and each
- * memory segment above 1 MiB as RAM. The caller may then change or add entries (ACPI tables that are
- * not in the BIOS area, as LINUX_E820_ACPI). Returns the number of entries written (at most max).
+ * EBDA and the BIOS area 0xe0000-0xfffff reserved (where the RSDP copy for scanning kernels goes),
+ * each memory segment above 1 MiB as RAM, except the platform's ACPI tables [vm->acpi_base,
+ * vm->mem_size), which are an ACPI region. Sorted by address. Returns the number of entries written
+ * (at most max).
  */
 uint32_t linux_e820_default(const struct vm *vm, struct linux_e820 *map, uint32_t max);
 

@@ -343,6 +343,8 @@ int vm_register_ioport(struct vm *vm, uint16_t first, uint16_t last, ioport_hand
 /* The exit handlers of the core; vm.c dispatches the frequent exits itself. */
 void vmm_handle_exit_slow(struct vcpu *v, struct vm_exit *exit);
 void vcpuid_emulate(struct vcpu *v);
+extern const uint32_t vmm_passthrough_msrs[];
+extern const uint32_t vmm_passthrough_msr_count;
 void vmsr_rdmsr(struct vcpu *v, struct vm_exit *exit);
 void vmsr_wrmsr(struct vcpu *v, struct vm_exit *exit);
 void ioport_exit(struct vcpu *v, struct vm_exit *exit);

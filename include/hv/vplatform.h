@@ -27,6 +27,7 @@ enum vplatform_source {
 	SOURCE_PIT,
 	SOURCE_RTC,
 	SOURCE_HPET,
+	SOURCE_UART,
 	SOURCE_COUNT,
 };
 

@@ -11,11 +11,17 @@
 
 /* Receives one line of guest output, without its newline. */
 typedef void (*vuart_emit_t)(void *ctx, const char *line, size_t len);
+/* The UART's interrupt output (OUT2-gated as on PC serial ports) changed level. */
+typedef void (*vuart_irq_t)(void *ctx, bool level);
 
 struct vuart {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
 	uint8_t rx; /* the one byte received, in loopback mode */
 	bool rx_full;
+	bool thre_pending; /* transmitter-empty interrupt waiting to be seen in IIR */
+	bool irq_level;
+	vuart_irq_t irq;
+	void *irq_ctx;
 	char line[VUART_LINE_MAX];
 	uint32_t len;
 	vuart_emit_t emit;
@@ -23,6 +29,8 @@ struct vuart {
 };
 
 void vuart_init(struct vuart *u, vuart_emit_t emit, void *ctx);
+/* Connects the interrupt output (none until called). */
+void vuart_connect_irq(struct vuart *u, vuart_irq_t irq, void *ctx);
 /* ioport_handler_t for the 8 ports of COM1; the register is port & 7. */
 bool vuart_io(void *dev, uint16_t port, uint8_t bytes, bool in, uint32_t *value);
 /* Emits a partial line (when the VM stops). */

@@ -4,16 +4,6 @@
 
 #include "svm.h"
 
-/* MSRs the guest owns outright, as on VMX: their state is in the VMCB (SYSENTER_*, the syscall
- * MSRs, FS/GS base and KERNEL_GS_BASE all travel with VMLOAD/VMSAVE, see svm_entry.S). */
-static const uint32_t passthrough_msrs[] = {
-	0x174, 0x175, 0x176,		    /* SYSENTER_CS/ESP/EIP */
-	0xc0000081, 0xc0000082, 0xc0000083, /* STAR, LSTAR, CSTAR */
-	0xc0000084,			    /* SFMASK */
-	0xc0000100, 0xc0000101,		    /* FS_BASE, GS_BASE */
-	0xc0000102,			    /* KERNEL_GS_BASE */
-};
-
 /* MSR permission map (APM vol. 2 15.11): 2 KiB per range of 8K MSRs, two bits each (read, write). */
 static void msrpm_allow(uint8_t *msrpm, uint32_t msr)
 {
@@ -37,8 +27,8 @@ static void *svm_vm_init(struct vm *vm)
 	/* Every port and MSR exits unless listed above. */
 	memset(phys_to_virt(sv->iopm), 0xff, IOPM_SIZE);
 	memset(phys_to_virt(sv->msrpm), 0xff, MSRPM_SIZE);
-	for (size_t i = 0; i < sizeof(passthrough_msrs) / sizeof(passthrough_msrs[0]); i++)
-		msrpm_allow(phys_to_virt(sv->msrpm), passthrough_msrs[i]);
+	for (size_t i = 0; i < vmm_passthrough_msr_count; i++)
+		msrpm_allow(phys_to_virt(sv->msrpm), vmm_passthrough_msrs[i]);
 	return sv;
 }
 

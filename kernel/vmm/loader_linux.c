@@ -133,12 +133,20 @@ static uint32_t e820_add(struct linux_e820 *map, uint32_t n, uint32_t max, uint6
 
 uint32_t linux_e820_default(const struct vm *vm, struct linux_e820 *map, uint32_t max)
 {
+	/* The platform's ACPI tables, [acpi_base, mem_size), are an ACPI region, not RAM. */
+	uint64_t acpi = vm->acpi_base && vm->acpi_base < vm->mem_size ? vm->acpi_base : UINT64_MAX;
 	uint32_t n = 0;
 
 	n = e820_add(map, n, max, LOW_RAM_END, 0xa0000 - LOW_RAM_END, LINUX_E820_RESERVED);
 	n = e820_add(map, n, max, BIOS_AREA, HIGH_MEMORY - BIOS_AREA, LINUX_E820_RESERVED);
+	if (acpi != UINT64_MAX)
+		n = e820_add(map, n, max, acpi, vm->mem_size - acpi, LINUX_E820_ACPI);
 	for (uint32_t i = 0; i < vm->memseg_count; i++) {
 		uint64_t start = vm->memsegs[i].gpa, end = start + vm->memsegs[i].len;
+		if (start < acpi && end > acpi)
+			end = acpi;
+		else if (start >= acpi && start < vm->mem_size)
+			continue;
 		if (start < LOW_RAM_END)
 			n = e820_add(map, n, max, start, (end < LOW_RAM_END ? end : LOW_RAM_END) - start,
 				     LINUX_E820_RAM);

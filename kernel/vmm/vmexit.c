@@ -46,7 +46,7 @@ static void vcpu_xsetbv(struct vcpu *v, struct vm_exit *exit)
 
 static void vm_fail(struct vcpu *v, struct vm_exit *exit)
 {
-	char why[160];
+	char why[320];
 
 	fmt_snprintf(why, sizeof(why), "%s (reason 0x%lx, qualification 0x%lx, info 0x%lx) at rip 0x%lx",
 		     exit->u.fail.what, exit->u.fail.reason, exit->u.fail.qualification, exit->u.fail.info, exit->rip);
@@ -91,7 +91,7 @@ void vmm_handle_exit_slow(struct vcpu *v, struct vm_exit *exit)
 		inject_ud(v, exit); /* CPUID hides VMX, SVM and MONITOR: the instructions do not exist */
 		return;
 	case VM_EXITCODE_TRIPLE_FAULT:
-		fmt_snprintf(why, sizeof(why), "at rip 0x%lx", exit->rip);
+		fmt_snprintf(why, sizeof(why), "vcpu %u at rip 0x%lx", v->id, exit->rip);
 		vm_suspend(v->vm, VM_SUSPEND_TRIPLEFAULT, why);
 		return;
 	case VM_EXITCODE_TASK_SWITCH:

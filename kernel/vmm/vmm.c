@@ -4,6 +4,7 @@
 #include <hv/config.h>
 #include <hv/console.h>
 #include <hv/loader.h>
+#include <hv/loader_linux.h>
 #include <hv/mm.h>
 #include <hv/options.h>
 #include <hv/panic.h>
@@ -83,6 +84,19 @@ static size_t first_word_length(const char *s)
 	return n;
 }
 
+/* A Linux bzImage: the first module, if any, is its initrd. */
+static const char *vm_load_linux(struct vm *vm, const struct vm_config *vc, const uint8_t *image, uint64_t size,
+				 const struct loader_module *mods)
+{
+	static struct linux_e820 map[LINUX_E820_MAX];
+	uint32_t n = linux_e820_default(vm, map, LINUX_E820_MAX);
+
+	if (vc->module_count > 1)
+		return "a Linux kernel takes one module, its initrd";
+	return linux_load(vm, image, size, vc->cmdline, vc->module_count ? mods[0].data : NULL,
+			  vc->module_count ? mods[0].size : 0, map, n, vm->acpi_rsdp);
+}
+
 static const char *vm_load(struct vm *vm, const struct vm_config *vc, const struct boot_info *bi)
 {
 	struct loader_module mods[CONFIG_MAX_MODULES];
@@ -96,7 +110,10 @@ static const char *vm_load(struct vm *vm, const struct vm_config *vc, const stru
 			return "module file not found among the boot files";
 		mods[i] = (struct loader_module){ phys_to_virt(m->base), m->size, vc->modules[i] };
 	}
-	return mb1_load(vm, phys_to_virt(k->base), k->size, vc->cmdline, mods, vc->module_count);
+	const uint8_t *image = phys_to_virt(k->base);
+	if (linux_is_bzimage(image, k->size))
+		return vm_load_linux(vm, vc, image, k->size, mods);
+	return mb1_load(vm, image, k->size, vc->cmdline, mods, vc->module_count);
 }
 
 /* The CPU for each vcpu: the configured pin, or the next CPU nobody has claimed. */

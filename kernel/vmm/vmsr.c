@@ -21,12 +21,28 @@
 #define MSR_IA32_MTRR_FIX4K_C0000 0x268
 #define MSR_IA32_MTRR_FIX4K_F8000 0x26f
 #define MSR_IA32_MTRR_DEF_TYPE 0x2ff
+#define MSR_AMD_SYSCFG 0xc0010010
+#define MSR_AMD_HWCR 0xc0010015
+#define MSR_AMD_DE_CFG 0xc0011029
 
 #define FEATURE_CONTROL_LOCKED 1ull
 #define MISC_ENABLE_FAST_STRINGS 1ull
 #define MTRRCAP_VCNT8_FIX_WC 0x508ull
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
 #define MTRR_DEF_TYPE_VALID 0xcffull
+
+/* MSRs the guest owns outright, read and written without an exit: their state is in the VMCS or
+ * VMCB, or in registers hv itself never uses while a vcpu is pinned to its CPU (the syscall MSRs,
+ * KERNEL_GS_BASE, TSC_AUX for RDTSCP). Each backend opens its MSR bitmap for exactly these. */
+const uint32_t vmm_passthrough_msrs[] = {
+	0x174, 0x175, 0x176,		    /* SYSENTER_CS/ESP/EIP */
+	0xc0000081, 0xc0000082, 0xc0000083, /* STAR, LSTAR, CSTAR */
+	0xc0000084,			    /* SFMASK */
+	0xc0000100, 0xc0000101,		    /* FS_BASE, GS_BASE */
+	0xc0000102,			    /* KERNEL_GS_BASE */
+	0xc0000103,			    /* TSC_AUX */
+};
+const uint32_t vmm_passthrough_msr_count = sizeof(vmm_passthrough_msrs) / sizeof(vmm_passthrough_msrs[0]);
 
 /* PAT entries may hold only the defined memory types (SDM vol. 3 11.12.2). */
 static bool pat_valid(uint64_t pat)
@@ -59,7 +75,10 @@ static bool vmsr_read_value(struct vcpu *v, uint32_t msr, uint64_t *value)
 	case MSR_IA32_BIOS_SIGN_ID:
 	case MSR_IA32_MCG_CAP:
 	case MSR_IA32_MCG_STATUS:
-		*value = 0;
+	case MSR_AMD_SYSCFG:
+	case MSR_AMD_HWCR:
+	case MSR_AMD_DE_CFG:
+		*value = 0; /* nothing to report: no microcode, no machine checks, AMD defaults */
 		return true;
 	case MSR_IA32_MISC_ENABLE:
 		*value = MISC_ENABLE_FAST_STRINGS;

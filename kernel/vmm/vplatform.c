@@ -12,6 +12,7 @@
 
 #define COM1_BASE 0x3f8
 #define COM1_LAST 0x3ff
+#define COM1_IRQ 4
 #define DEBUG_EXIT_PORT 0xf4
 #define ISA_IRQ0_GSI 2 /* the IRQ0 -> GSI 2 override every PC (and hv's MADT) has */
 #define LAPIC_PAGE_SIZE 0x1000
@@ -141,6 +142,8 @@ static void rtc_set_irq(void *ctx, uint32_t irq, bool level)
 }
 
 static void hpet_set_irq(void *ctx, uint32_t gsi, bool level) { drive_line(plat_of(ctx), SOURCE_HPET, gsi, level); }
+
+static void uart_set_irq(void *ctx, bool level) { drive_line(plat_of(ctx), SOURCE_UART, COM1_IRQ, level); }
 
 static void pic_intr_changed(void *ctx, bool level)
 {
@@ -311,6 +314,7 @@ bool vplatform_init(struct vm *vm)
 	vrtc_init(&p->rtc, &p->rtc_env, GUEST_EPOCH, vm->mem_size, 0);
 	vpmtmr_init(&p->pmtmr, &p->env, VPLATFORM_PM_TIMER, true);
 	vuart_init(&p->uart, vm_console_line, vm);
+	vuart_connect_irq(&p->uart, uart_set_irq, p);
 	p->power = (struct vpower){ .vm = vm, .pm_base = VPLATFORM_PM_BASE };
 	return platform_acpi_tables(vm) && platform_register(vm, p);
 }

@@ -14,7 +14,12 @@
 #define LSR_DATA_READY 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
+#define IER_RX_DATA 0x01
+#define IER_THRE 0x02
 #define IIR_NO_INTERRUPT 0x01
+#define IIR_THRE 0x02
+#define IIR_RX_DATA 0x04
+#define MCR_OUT2 0x08
 #define IIR_FIFO_ENABLED 0xc0
 #define MSR_DCD_DSR_CTS 0xb0
 #define MCR_LOOPBACK 0x10
@@ -22,6 +27,36 @@
 void vuart_init(struct vuart *u, vuart_emit_t emit, void *ctx)
 {
 	*u = (struct vuart){ .lcr = 0x03, .dll = 1, .emit = emit, .ctx = ctx };
+}
+
+static bool vuart_access(struct vuart *u, uint16_t port, uint8_t bytes, bool in, uint32_t *value);
+
+void vuart_connect_irq(struct vuart *u, vuart_irq_t irq, void *ctx)
+{
+	u->irq = irq;
+	u->irq_ctx = ctx;
+}
+
+/* Interrupt sources by priority (PC16550D table 4): received data, then transmitter empty. */
+static uint8_t vuart_iir(const struct vuart *u)
+{
+	if ((u->ier & IER_RX_DATA) && u->rx_full)
+		return IIR_RX_DATA;
+	if ((u->ier & IER_THRE) && u->thre_pending)
+		return IIR_THRE;
+	return IIR_NO_INTERRUPT;
+}
+
+/* PC serial ports gate the interrupt line with MCR.OUT2. */
+static void vuart_update_irq(struct vuart *u)
+{
+	bool level = vuart_iir(u) != IIR_NO_INTERRUPT && (u->mcr & MCR_OUT2) && !(u->mcr & MCR_LOOPBACK);
+
+	if (level == u->irq_level)
+		return;
+	u->irq_level = level;
+	if (u->irq)
+		u->irq(u->irq_ctx, level);
 }
 
 void vuart_flush(struct vuart *u)
@@ -64,8 +99,12 @@ static uint8_t vuart_read(struct vuart *u, unsigned reg)
 		return u->rx;
 	case REG_IER:
 		return dlab ? u->dlm : u->ier;
-	case REG_IIR:
-		return IIR_NO_INTERRUPT | IIR_FIFO_ENABLED;
+	case REG_IIR: {
+		uint8_t iir = vuart_iir(u);
+		if (iir == IIR_THRE)
+			u->thre_pending = false; /* reading IIR acknowledges a THRE interrupt */
+		return iir | IIR_FIFO_ENABLED;
+	}
 	case REG_LCR:
 		return u->lcr;
 	case REG_MCR:
@@ -93,12 +132,17 @@ static void vuart_write(struct vuart *u, unsigned reg, uint8_t v)
 		} else {
 			vuart_transmit(u, v);
 		}
+		u->thre_pending = true; /* the byte left at once: the holding register is empty again */
 		break;
 	case REG_IER:
 		if (dlab)
 			u->dlm = v;
-		else
+		else {
+			/* Enabling the THRE interrupt with the transmitter empty raises it at once. */
+			if ((v & IER_THRE) && !(u->ier & IER_THRE))
+				u->thre_pending = true;
 			u->ier = v & 0x0f;
+		}
 		break;
 	case REG_IIR: /* FCR: FIFO control, nothing to model */
 		break;
@@ -119,7 +163,14 @@ static void vuart_write(struct vuart *u, unsigned reg, uint8_t v)
 bool vuart_io(void *dev, uint16_t port, uint8_t bytes, bool in, uint32_t *value)
 {
 	struct vuart *u = dev;
+	bool done = vuart_access(u, port, bytes, in, value);
 
+	vuart_update_irq(u);
+	return done;
+}
+
+static bool vuart_access(struct vuart *u, uint16_t port, uint8_t bytes, bool in, uint32_t *value)
+{
 	/* Wider accesses reach consecutive registers, one byte each, as on an ISA bus. */
 	for (unsigned i = 0; i < bytes; i++) {
 		unsigned reg = (port + i) & 7;

@@ -128,7 +128,10 @@ static bool broken(struct report *r, const char *fmt, ...)
 	} while (0)
 
 static unsigned low_bit(uint64_t v) { return (unsigned)__builtin_ctzll(v); }
-static bool canonical(uint64_t a, unsigned bits) { return (uint64_t)((int64_t)(a << (64 - bits)) >> (64 - bits)) == a; }
+static bool canonical(uint64_t a, unsigned bits)
+{
+	return (uint64_t)((int64_t)(a << (64 - bits)) >> (64 - bits)) == a;
+}
 /* Bits 63:bits all equal (the guest-RIP rule, one bit weaker than canonical). */
 static bool upper_bits_same(uint64_t a, unsigned bits) { return bits >= 64 || canonical(a, bits + 1); }
 static bool within_phys(uint64_t a, unsigned bits) { return bits >= 64 || !(a >> bits); }
@@ -172,12 +175,12 @@ static uint32_t vmread32(uint64_t field) { return (uint32_t)vmread(field); }
 
 static void read_view(struct view *s)
 {
-	struct cpuid_regs ext = cpuid(0x80000000, 0);
-	uint64_t widths = ext.eax >= 0x80000008 ? cpuid(0x80000008, 0).eax : 0;
+	uint32_t widths = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax : 0;
+	unsigned phys = widths & 0xff, lin = (widths >> 8) & 0xff;
 	bool true_ctls;
 
-	s->phys_bits = (widths & 0xff) >= 32 && (widths & 0xff) <= 64 ? (unsigned)(widths & 0xff) : 36;
-	s->lin_bits = ((widths >> 8) & 0xff) >= 32 && ((widths >> 8) & 0xff) <= 64 ? (unsigned)((widths >> 8) & 0xff) : 48;
+	s->phys_bits = phys >= 32 && phys <= 64 ? phys : 36;
+	s->lin_bits = lin >= 32 && lin <= 64 ? lin : 48;
 	s->basic = rdmsr(MSR_IA32_VMX_BASIC);
 	true_ctls = s->basic & CK_BASIC_TRUE_CONTROLS;
 	s->misc = rdmsr(MSR_IA32_VMX_MISC);
@@ -300,9 +303,11 @@ static bool eptp_ok(const struct view *s, struct report *r)
 	     "EPT pointer: memory type %u not supported (0x%lx)", type, eptp);
 	RULE((walk == 4 && (s->ept_cap & CK_EPT_CAP_WALK4)) || (walk == 5 && (s->ept_cap & CK_EPT_CAP_WALK5)),
 	     "EPT pointer: page-walk length %u not supported (0x%lx)", walk, eptp);
-	RULE(!(eptp & (1u << 6)) || (s->ept_cap & CK_EPT_CAP_AD), "EPT pointer: accessed/dirty flags not supported");
+	RULE(!(eptp & (1u << 6)) || (s->ept_cap & CK_EPT_CAP_AD),
+	     "EPT pointer: accessed/dirty flags not supported (0x%lx)", eptp);
 	RULE(!(eptp & 0xf80), "EPT pointer: reserved bits 11:7 must be 0 (0x%lx)", eptp);
-	RULE(within_phys(eptp, s->phys_bits), "EPT pointer: beyond the %u-bit physical width (0x%lx)", s->phys_bits, eptp);
+	RULE(within_phys(eptp, s->phys_bits), "EPT pointer: beyond the %u-bit physical width (0x%lx)", s->phys_bits,
+	     eptp);
 	return true;
 }
 
@@ -316,22 +321,24 @@ static bool execution_controls_ok(const struct view *s, struct report *r)
 	RULE(s->cr3_targets <= CK_MISC_CR3_TARGETS(s->misc), "CR3-target count: %u is above the %u supported",
 	     s->cr3_targets, (unsigned)CK_MISC_CR3_TARGETS(s->misc));
 	if (s->proc & PROC_USE_IO_BITMAPS) {
-		RULE(page_address_ok(s->io_a, s->phys_bits), "I/O bitmap A: not 4K-aligned within the physical width (0x%lx)",
-		     s->io_a);
-		RULE(page_address_ok(s->io_b, s->phys_bits), "I/O bitmap B: not 4K-aligned within the physical width (0x%lx)",
-		     s->io_b);
+		RULE(page_address_ok(s->io_a, s->phys_bits),
+		     "I/O bitmap A address: not 4K-aligned within the physical width (0x%lx)", s->io_a);
+		RULE(page_address_ok(s->io_b, s->phys_bits),
+		     "I/O bitmap B address: not 4K-aligned within the physical width (0x%lx)", s->io_b);
 	}
 	if (s->proc & PROC_USE_MSR_BITMAPS)
 		RULE(page_address_ok(s->msr_bitmap, s->phys_bits),
-		     "MSR bitmap: not 4K-aligned within the physical width (0x%lx)", s->msr_bitmap);
+		     "MSR bitmap address: not 4K-aligned within the physical width (0x%lx)", s->msr_bitmap);
 	if (s->proc & CK_PROC_TPR_SHADOW) {
 		RULE(page_address_ok(s->virtual_apic, s->phys_bits),
 		     "virtual-APIC address: not 4K-aligned within the physical width (0x%lx)", s->virtual_apic);
 		RULE((s->proc2 & CK_PROC2_VIRTUAL_INTR_DELIVERY) || !(s->tpr_threshold >> 4),
 		     "TPR threshold: bits 31:4 must be 0 (is 0x%x)", s->tpr_threshold);
 	} else {
-		RULE(!(s->proc2 & (CK_PROC2_X2APIC_MODE | CK_PROC2_APIC_REGISTER_VIRT | CK_PROC2_VIRTUAL_INTR_DELIVERY)),
-		     "secondary controls: x2APIC mode/APIC-register virtualization/virtual interrupts need TPR shadow");
+		uint32_t apic_virt =
+			CK_PROC2_X2APIC_MODE | CK_PROC2_APIC_REGISTER_VIRT | CK_PROC2_VIRTUAL_INTR_DELIVERY;
+		RULE(!(s->proc2 & apic_virt), "secondary controls: bit %u (APIC virtualization) needs TPR shadow",
+		     low_bit(s->proc2 & apic_virt));
 	}
 	RULE((s->pin & PIN_NMI_EXITING) || !(s->pin & PIN_VIRTUAL_NMIS),
 	     "pin-based controls: virtual NMIs need NMI exiting");
@@ -352,8 +359,8 @@ static bool execution_controls_ok(const struct view *s, struct report *r)
 		return false;
 	if (s->proc2 & CK_PROC2_PML) {
 		RULE(s->proc2 & PROC2_ENABLE_EPT, "secondary controls: PML needs EPT");
-		RULE(page_address_ok(s->pml, s->phys_bits), "PML address: not 4K-aligned within the physical width (0x%lx)",
-		     s->pml);
+		RULE(page_address_ok(s->pml, s->phys_bits),
+		     "PML address: not 4K-aligned within the physical width (0x%lx)", s->pml);
 	}
 	RULE(!(s->proc2 & PROC2_UNRESTRICTED_GUEST) || (s->proc2 & PROC2_ENABLE_EPT),
 	     "secondary controls: unrestricted guest needs EPT");
@@ -366,8 +373,8 @@ static bool msr_area_ok(struct report *r, const char *field, uint64_t addr, uint
 	if (!count)
 		return true;
 	RULE(!(addr & 0xf), "%s: must be 16-byte aligned (0x%lx)", field, addr);
-	RULE(within_phys(addr + 16ull * count - 1, phys_bits), "%s: %u entries end beyond the physical width (0x%lx)",
-	     field, count, addr);
+	RULE(within_phys(addr + 16ull * count - 1, phys_bits),
+	     "%s: %u entries end beyond the physical width (0x%lx)", field, count, addr);
 	return true;
 }
 
@@ -399,7 +406,8 @@ static bool entry_controls_ok(const struct view *s, struct report *r)
 	if (info & VM_INTINFO_VALID) {
 		RULE(type != 1 && (type != EVENT_OTHER || ((s->proc_cap >> 32) & PROC_MONITOR_TRAP_FLAG)),
 		     "VM-entry interruption info: type %u is reserved (0x%x)", type, info);
-		RULE(type != EVENT_NMI || vector == 2, "VM-entry interruption info: an NMI has vector 2 (is %u)", vector);
+		RULE(type != EVENT_NMI || vector == 2, "VM-entry interruption info: an NMI has vector 2 (is %u)",
+		     vector);
 		RULE(type != EVENT_HWEXC || vector <= 31,
 		     "VM-entry interruption info: exception vector must be at most 31 (is %u)", vector);
 		RULE(type != EVENT_OTHER || vector == 0, "VM-entry interruption info: other event has vector 0 (is %u)",
@@ -407,8 +415,9 @@ static bool entry_controls_ok(const struct view *s, struct report *r)
 		RULE(!errcode || !real_mode, "VM-entry interruption info: no error code in real mode (CR0.PE=0)");
 		RULE(!errcode || type == EVENT_HWEXC, "VM-entry interruption info: type %u has no error code", type);
 		if (type == EVENT_HWEXC && !real_mode && !(s->basic & CK_BASIC_ANY_ERRCODE))
-			RULE(errcode == pushes_error_code(vector), "VM-entry interruption info: vector %u %s an error code",
-			     vector, errcode ? "does not push" : "pushes");
+			RULE(errcode == pushes_error_code(vector),
+			     "VM-entry interruption info: vector %u %s an error code", vector,
+			     errcode ? "does not push" : "pushes");
 		RULE(!(info & 0x7ffff000), "VM-entry interruption info: reserved bits 30:12 must be 0 (0x%x)", info);
 		RULE(!errcode || !(s->event_error >> 16), "VM-entry exception error code: bits 31:16 must be 0 (0x%x)",
 		     s->event_error);
@@ -461,7 +470,8 @@ static bool host_ok(const struct view *s, struct report *r)
 	}
 	/* 27.2.3 host segment and descriptor-table registers */
 	for (unsigned i = 0; i < 7; i++)
-		RULE(!(s->h_sel[i] & 7), "host %s selector: RPL and TI must be 0 (is 0x%x)", host_sel_name[i], s->h_sel[i]);
+		RULE(!(s->h_sel[i] & 7), "host %s selector: RPL and TI must be 0 (is 0x%x)", host_sel_name[i],
+		     s->h_sel[i]);
 	RULE(s->h_sel[1], "host CS selector: must not be 0");
 	RULE(s->h_sel[6], "host TR selector: must not be 0");
 	RULE(host64 || s->h_sel[2], "host SS selector: must not be 0 without host address-space size");
@@ -499,8 +509,10 @@ static bool guest_registers_ok(const struct view *s, struct report *r)
 		RULE(!(s->g_debugctl & CK_DEBUGCTL_RESERVED), "guest IA32_DEBUGCTL: reserved bit %u set (0x%lx)",
 		     low_bit(s->g_debugctl & CK_DEBUGCTL_RESERVED), s->g_debugctl);
 	if (s->ia32e) {
-		RULE(s->g_cr0 & CR0_PG, "VM-entry controls: IA-32e mode guest needs guest CR0.PG (0x%lx)", s->g_cr0);
-		RULE(s->g_cr4 & CR4_PAE, "VM-entry controls: IA-32e mode guest needs guest CR4.PAE (0x%lx)", s->g_cr4);
+		RULE(s->g_cr0 & CR0_PG, "VM-entry controls: IA-32e mode guest needs guest CR0.PG (0x%lx)",
+		     s->g_cr0);
+		RULE(s->g_cr4 & CR4_PAE, "VM-entry controls: IA-32e mode guest needs guest CR4.PAE (0x%lx)",
+		     s->g_cr4);
 	} else {
 		RULE(!(s->g_cr4 & CK_CR4_PCIDE), "guest CR4: PCIDE needs IA-32e mode guest (0x%lx)", s->g_cr4);
 	}
@@ -517,8 +529,8 @@ static bool guest_registers_ok(const struct view *s, struct report *r)
 	if (s->entry & ENTRY_LOAD_EFER) {
 		RULE(!(s->g_efer & CK_EFER_RESERVED), "guest IA32_EFER: reserved bit %u set (0x%lx)",
 		     low_bit(s->g_efer & CK_EFER_RESERVED), s->g_efer);
-		RULE(!(s->g_efer & EFER_LMA) == !s->ia32e, "guest IA32_EFER: LMA must equal IA-32e mode guest (%u; 0x%lx)",
-		     s->ia32e, s->g_efer);
+		RULE(!(s->g_efer & EFER_LMA) == !s->ia32e,
+		     "guest IA32_EFER: LMA must equal IA-32e mode guest (%u; 0x%lx)", s->ia32e, s->g_efer);
 		RULE(!(s->g_cr0 & CR0_PG) || !(s->g_efer & EFER_LME) == !(s->g_efer & EFER_LMA),
 		     "guest IA32_EFER: LME must equal LMA when CR0.PG=1 (0x%lx)", s->g_efer);
 	}
@@ -530,8 +542,8 @@ static bool granularity_ok(struct report *r, const char *name, const struct seg 
 {
 	RULE((g->limit & 0xfff) == 0xfff || !(g->ar & SEG_ACCESS_G),
 	     "guest %s access rights: G must be 0 with limit 0x%x", name, g->limit);
-	RULE(!(g->limit & 0xfff00000) || (g->ar & SEG_ACCESS_G), "guest %s access rights: G must be 1 with limit 0x%x",
-	     name, g->limit);
+	RULE(!(g->limit & 0xfff00000) || (g->ar & SEG_ACCESS_G),
+	     "guest %s access rights: G must be 1 with limit 0x%x", name, g->limit);
 	return true;
 }
 
@@ -547,8 +559,8 @@ static bool code_data_segment_ok(const struct view *s, struct report *r, unsigne
 	if (i == SEG_CS || (g->usable && (i == SEG_SS || i == SEG_DS || i == SEG_ES)))
 		RULE(!(g->base >> 32), "guest %s base: bits 63:32 must be 0 (0x%lx)", name, g->base);
 	if (i == SEG_SS) { /* SS.DPL is the CPL: these hold even for an unusable SS */
-		RULE(s->ug || rpl == (cs->sel & 3u), "guest SS selector: RPL must equal CS.RPL (SS 0x%x, CS 0x%x)", g->sel,
-		     cs->sel);
+		RULE(s->ug || rpl == (cs->sel & 3u), "guest SS selector: RPL must equal CS.RPL (SS 0x%x, CS 0x%x)",
+		     g->sel, cs->sel);
 		RULE(s->ug || dpl == rpl, "guest SS access rights: DPL %u must equal SS.RPL %u", dpl, rpl);
 		RULE((CK_AR_TYPE(cs->ar) != 3 && (s->g_cr0 & CR0_PE)) || dpl == 0,
 		     "guest SS access rights: DPL must be 0 in real mode or with CS type 3 (is %u)", dpl);
@@ -557,14 +569,14 @@ static bool code_data_segment_ok(const struct view *s, struct report *r, unsigne
 		return true;
 	if (i == SEG_CS) {
 		RULE(type == 9 || type == 11 || type == 13 || type == 15 || (s->ug && type == 3),
-		     "guest CS access rights: type must be %s (is %u)", s->ug ? "3, 9, 11, 13 or 15" : "9, 11, 13 or 15",
-		     type);
+		     "guest CS access rights: type must be %s (is %u)",
+		     s->ug ? "3, 9, 11, 13 or 15" : "9, 11, 13 or 15", type);
 	} else if (i == SEG_SS) {
 		RULE(type == 3 || type == 7, "guest SS access rights: type must be 3 or 7 (is %u)", type);
 	} else {
 		RULE(type & 1, "guest %s access rights: type must be accessed (bit 0; is %u)", name, type);
-		RULE(!(type & 8) || (type & 2), "guest %s access rights: a code segment must be readable (type %u)", name,
-		     type);
+		RULE(!(type & 8) || (type & 2), "guest %s access rights: a code segment must be readable (type %u)",
+		     name, type);
 	}
 	RULE(g->ar & CK_AR_S, "guest %s access rights: S must be 1 (code/data; 0x%x)", name, g->ar);
 	if (i == SEG_CS) {
@@ -580,7 +592,8 @@ static bool code_data_segment_ok(const struct view *s, struct report *r, unsigne
 	RULE(g->ar & SEG_ACCESS_P, "guest %s access rights: P must be 1 (0x%x)", name, g->ar);
 	RULE(!(g->ar & CK_AR_RESERVED), "guest %s access rights: reserved bits 11:8, 31:17 set (0x%x)", name, g->ar);
 	if (i == SEG_CS && s->ia32e)
-		RULE(!(g->ar & SEG_ACCESS_L) || !(g->ar & SEG_ACCESS_DB), "guest CS access rights: D/B must be 0 with L=1");
+		RULE(!(g->ar & SEG_ACCESS_L) || !(g->ar & SEG_ACCESS_DB),
+		     "guest CS access rights: D/B must be 0 with L=1 (0x%x)", g->ar);
 	return granularity_ok(r, name, g);
 }
 
@@ -643,11 +656,12 @@ static bool guest_rip_rflags_ok(const struct view *s, struct report *r)
 	uint32_t event_type = (s->event >> 8) & 7;
 
 	if (code64)
-		RULE(upper_bits_same(s->g_rip, s->lin_bits), "guest RIP: bits 63:%u must be all equal (0x%lx)", s->lin_bits,
-		     s->g_rip);
+		RULE(upper_bits_same(s->g_rip, s->lin_bits), "guest RIP: bits 63:%u must be all equal (0x%lx)",
+		     s->lin_bits, s->g_rip);
 	else
 		RULE(!(s->g_rip >> 32), "guest RIP: bits 63:32 must be 0 outside 64-bit code (0x%lx)", s->g_rip);
-	RULE(!(fl & CK_RFLAGS_RESERVED), "guest RFLAGS: reserved bit %u set (0x%lx)", low_bit(fl & CK_RFLAGS_RESERVED), fl);
+	RULE(!(fl & CK_RFLAGS_RESERVED), "guest RFLAGS: reserved bit %u set (0x%lx)", low_bit(fl & CK_RFLAGS_RESERVED),
+	     fl);
 	RULE(fl & 2, "guest RFLAGS: bit 1 must be 1 (0x%lx)", fl);
 	RULE(!(fl & CK_RFLAGS_VM) || (!s->ia32e && (s->g_cr0 & CR0_PE)),
 	     "guest RFLAGS: VM must be 0 in IA-32e mode or with CR0.PE=0 (0x%lx)", fl);
@@ -704,7 +718,8 @@ static bool guest_non_register_ok(const struct view *s, struct report *r, uint64
 	RULE(!(intr & CK_INTERRUPTIBILITY_SMI), "guest interruptibility: blocking by SMI outside SMM");
 	RULE(!inject || type != EVENT_NMI || !(s->pin & PIN_VIRTUAL_NMIS) || !(intr & INTERRUPTIBILITY_NMI),
 	     "guest interruptibility: NMI blocking while injecting an NMI with virtual NMIs");
-	RULE(!(s->g_pending_dbg & CK_PENDING_DBG_RESERVED), "guest pending debug exceptions: reserved bit %u set (0x%lx)",
+	RULE(!(s->g_pending_dbg & CK_PENDING_DBG_RESERVED),
+	     "guest pending debug exceptions: reserved bit %u set (0x%lx)",
 	     low_bit(s->g_pending_dbg & CK_PENDING_DBG_RESERVED), s->g_pending_dbg);
 	if (sti || mov_ss || act == ACTIVITY_HLT) {
 		bool single_step = (s->g_rflags & CK_RFLAGS_TF) && !(s->g_debugctl & CK_DEBUGCTL_BTF);
@@ -814,17 +829,19 @@ const char *vmx_explain_entry_failure(struct vmx_vcpu *vv, uint32_t reason)
 		fmt_snprintf(vv->fail_what, sizeof(vv->fail_what), "VM entry failed: machine check during VM entry");
 		return vv->fail_what;
 	}
-	/* 33, or anything else with the failure bit (Bochs reports a bad guest CR4 as reason 8). */
+	/* 33, or any other reason with the failure bit (some Bochs versions give 8 for a bad guest CR4). */
 	read_view(&s);
 	/* Qualifications 2 and 4 name the failed check: look there first. */
 	found = (q == 2 && !guest_pdptes_ok(&s, &r)) || (q == 4 && !link_pointer_ok(&s, &r)) || !guest_ok(&s, &r, q);
 	if (!found) {
 		const char *meaning = guest_state_qualification(q);
-		fmt_snprintf(r.text, sizeof(r.text), "%s", meaning ? meaning : "no broken guest-state rule found by hv");
+		fmt_snprintf(r.text, sizeof(r.text), "%s",
+			     meaning ? meaning : "no broken guest-state rule found by hv");
 	}
 	if (basic == EXIT_REASON_ENTRY_GUEST_STATE)
 		fmt_snprintf(vv->fail_what, sizeof(vv->fail_what), "VM entry failed on guest state: %s", r.text);
 	else
-		fmt_snprintf(vv->fail_what, sizeof(vv->fail_what), "VM entry failed (exit reason %u): %s", basic, r.text);
+		fmt_snprintf(vv->fail_what, sizeof(vv->fail_what), "VM entry failed (exit reason %u): %s", basic,
+			     r.text);
 	return vv->fail_what;
 }

@@ -5,16 +5,6 @@
 #include "vmcs.h"
 #include "vmx.h"
 
-/* MSRs the guest owns outright: their state lives in the VMCS, or in registers hv never uses while
- * a vcpu is pinned to its CPU (syscall MSRs, KERNEL_GS_BASE). */
-static const uint32_t passthrough_msrs[] = {
-	0x174, 0x175, 0x176,		    /* SYSENTER_CS/ESP/EIP (VMCS guest state) */
-	0xc0000081, 0xc0000082, 0xc0000083, /* STAR, LSTAR, CSTAR */
-	0xc0000084,			    /* SFMASK */
-	0xc0000100, 0xc0000101,		    /* FS_BASE, GS_BASE (VMCS guest state) */
-	0xc0000102,			    /* KERNEL_GS_BASE */
-};
-
 /* MSR bitmap (SDM vol. 3 24.6.9): read-low, read-high, write-low, write-high, 1 KiB each. */
 static void msr_bitmap_allow(uint8_t *bitmap, uint32_t msr)
 {
@@ -39,8 +29,8 @@ static void *vmx_vm_init(struct vm *vm)
 	/* Every port and MSR exits unless listed above. */
 	memset(phys_to_virt(vv->io_bitmaps), 0xff, 2 * PAGE_SIZE);
 	memset(phys_to_virt(vv->msr_bitmap), 0xff, PAGE_SIZE);
-	for (size_t i = 0; i < sizeof(passthrough_msrs) / sizeof(passthrough_msrs[0]); i++)
-		msr_bitmap_allow(phys_to_virt(vv->msr_bitmap), passthrough_msrs[i]);
+	for (size_t i = 0; i < vmm_passthrough_msr_count; i++)
+		msr_bitmap_allow(phys_to_virt(vv->msr_bitmap), vmm_passthrough_msrs[i]);
 	return vv;
 }
 

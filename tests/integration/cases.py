@@ -178,6 +178,26 @@ CASES += [
                            r"VMX lacks EPT or unrestricted guest"),
 ]
 
+def linux_case(backend, cpus=2):
+    """Debian's kernel with a busybox initramfs (guest-images/linux/) as a 2-vcpu VM: it must find
+    hv's ACPI tables, IOAPIC and HPET, count timer interrupts on both CPUs and power off."""
+    case = {
+        "name": backend + "-linux", "boot": "multiboot2", "cmdline": "test-exit", "timeout": 300, "memory": 512,
+        "vms": [{"name": "linux", "cpus": cpus, "memory": "256M", "dir": "linux", "kernel": "vmlinuz",
+                 "modules": ["initramfs.cpio.gz"], "cmdline": "console=ttyS0 panic=-1"}],
+        "expect": [r"^\[linux\] .*IOAPIC\[0\]: apic_id 2, version 32, address 0xfec00000, GSI 0-23",
+                   r"^\[linux\] .*ACPI: HPET id: 0x8086a201 base: 0xfed00000",
+                   r"^\[linux\] HV-LINUX-INIT$", r"^\[linux\] HV-LINUX-CPUS %d online" % cpus,
+                   r"^\[linux\] HV-LINUX-CLOCKSOURCE (tsc|hpet)$", r"^\[linux\] HV-LINUX-IRQ LOC:( +[1-9][0-9]*){%d}" % cpus,
+                   r"^\[linux\] HV-LINUX-POWEROFF$", r"^hv: vm linux stopped: poweroff", r"^hv: test-exit success$"],
+        "forbid": [r"Kernel panic"],
+    }
+    case.update({"emulator": "qemu", "cpus": 4} if backend == "svm" else {"emulator": "bochs", "cpus": 2})
+    return case
+
+
+CASES += [linux_case("svm")]
+
 GUESTS = load_guest_tests()
 # Every VM gets the platform the guests may need (PIC, PIT, ...): all of them run under hv.
 HV_GUESTS = [g for g in GUESTS if set(g["needs"]) <= {"pic", "pit"}]

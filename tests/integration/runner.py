@@ -50,13 +50,14 @@ def write_vm_config(case, workdir):
                 text.append("%s = %s" % (key, vm[key]))
         for m in vm.get("modules", []):
             text.append("module = %s" % m)
-        files += [vm["kernel"]] + [m.split()[0] for m in vm.get("modules", [])]
+        folder = vm.get("dir", "guests")
+        files += [os.path.join(folder, f) for f in [vm["kernel"]] + [m.split()[0] for m in vm.get("modules", [])]]
     cfg = os.path.join(workdir, "vms.cfg")
     with open(cfg, "w") as f:
         f.write("\n".join(text) + "\n")
     paths = []
     for name in dict.fromkeys(files):
-        paths.append(os.path.join(BUILD, "guests", name))
+        paths.append(os.path.join(BUILD, name))
     return [cfg] + paths
 
 

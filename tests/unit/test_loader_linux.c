@@ -489,6 +489,39 @@ static void test_e820_default(void **state)
 		assert_true(map[i - 1].addr + map[i - 1].size <= map[i].addr);
 }
 
+/* The platform's ACPI tables at the top of RAM (vm->acpi_base) are an ACPI region the loader keeps
+ * clear of, and the RSDP address reaches the zero page. */
+static void test_e820_acpi_region(void **state)
+{
+	(void)state;
+	struct linux_e820 map[LINUX_E820_MAX];
+	vm.acpi_base = 64 * MIB - 64 * KIB;
+	vm.acpi_rsdp = vm.acpi_base + 0x40;
+	uint32_t n = default_map(map);
+
+	const struct linux_e820 want[] = {
+		{ 0, 0x9fc00, LINUX_E820_RAM },
+		{ 0x9fc00, 0x400, LINUX_E820_RESERVED },
+		{ 0xe0000, 0x20000, LINUX_E820_RESERVED },
+		{ 0x100000, 63 * MIB - 64 * KIB, LINUX_E820_RAM },
+		{ 64 * MIB - 64 * KIB, 64 * KIB, LINUX_E820_ACPI },
+	};
+	assert_int_equal(n, 5);
+	assert_memory_equal(map, want, sizeof(want));
+
+	struct image im = make_bz(&bz_default);
+	uint64_t size = 2 * MIB;
+	uint8_t *initrd = make_initrd(size);
+	memset(ram + vm.acpi_base, 0xac, 64 * KIB); /* the tables */
+	assert_null(linux_load(&vm, im.data, im.size, "acpi", initrd, size, map, n, vm.acpi_rsdp));
+	check_zero_page(&im, 0x1000000, "acpi", initrd, size, map, n, vm.acpi_rsdp);
+	assert_int_equal(g32(zp() + O_RAMDISK_IMAGE), 62 * MIB - 64 * KIB);
+	for (uint64_t i = 0; i < 64 * KIB; i++)
+		assert_int_equal(ram[vm.acpi_base + i], 0xac);
+	free(initrd);
+	free(im.data);
+}
+
 /* The map the caller gives is what the kernel gets, and the initrd keeps out of what is not RAM. */
 static void test_caller_map(void **state)
 {
@@ -911,6 +944,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_valid, setup),
 		cmocka_unit_test_setup(test_e820_default, setup),
+		cmocka_unit_test_setup(test_e820_acpi_region, setup),
 		cmocka_unit_test_setup(test_caller_map, setup),
 		cmocka_unit_test_setup(test_no_initrd_and_null_cmdline, setup),
 		cmocka_unit_test_setup(test_old_protocol, setup),

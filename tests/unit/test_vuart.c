@@ -280,9 +280,43 @@ static void test_read_only_registers(void **state)
 	/* LSR never changes, whatever is sent */
 	puts_("some text");
 	assert_int_equal(inb_(LSR), 0x60);
-	/* IIR never reports an interrupt even with THRE enabled */
+	/* enabling the THRE interrupt with the transmitter empty raises it; reading IIR acknowledges it */
 	outb_(IER, 0x02);
-	assert_int_equal(inb_(IIR) & 1, 1);
+	assert_int_equal(inb_(IIR), 0xc2);
+	assert_int_equal(inb_(IIR), 0xc1);
+	/* each byte sent empties the holding register again */
+	outb_(THR, 'x');
+	assert_int_equal(inb_(IIR), 0xc2);
+	assert_int_equal(inb_(IIR), 0xc1);
+}
+
+static bool irq_level;
+static int irq_changes;
+
+static void record_irq(void *ctx, bool level)
+{
+	(void)ctx;
+	irq_level = level;
+	irq_changes++;
+}
+
+/* The interrupt output follows IIR, gated by MCR.OUT2 as on PC serial ports. */
+static void test_interrupt_line(void **state)
+{
+	(void)state;
+	irq_changes = 0;
+	vuart_connect_irq(&u, record_irq, NULL);
+	outb_(IER, 0x02);
+	assert_int_equal(irq_changes, 0); /* OUT2 is clear: the line stays low */
+	outb_(MCR, 0x08);
+	assert_true(irq_level);
+	assert_int_equal(inb_(IIR), 0xc2);
+	assert_false(irq_level);
+	outb_(THR, 'y');
+	assert_true(irq_level);
+	outb_(IER, 0x00);
+	assert_false(irq_level);
+	assert_int_equal(irq_changes, 4);
 }
 
 static void test_loopback(void **state)
@@ -369,7 +403,7 @@ static void test_wide_accesses(void **state)
 	/* 32-bit read at THR: RBR, IER, IIR, LCR */
 	v = 0;
 	assert_true(vuart_io(&u, COM1 + THR, 4, true, &v));
-	assert_int_equal(v, 0x03c10f00);
+	assert_int_equal(v, 0x03c20f00); /* IER 0x0f with THR empty: a THRE interrupt in IIR */
 	/* one more character for the line checked below */
 	outb_(IER, 0);
 	outb_(LCR, 0x03);
@@ -470,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup(test_flush, setup),
 		cmocka_unit_test_setup(test_dlab, setup),
 		cmocka_unit_test_setup(test_ier_mcr_masks, setup),
+		cmocka_unit_test_setup(test_interrupt_line, setup),
 		cmocka_unit_test_setup(test_read_only_registers, setup),
 		cmocka_unit_test_setup(test_loopback, setup),
 		cmocka_unit_test_setup(test_scratch, setup),
