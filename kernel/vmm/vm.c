@@ -5,6 +5,7 @@
 #include <hv/percpu.h>
 #include <hv/string.h>
 #include <hv/vmm.h>
+#include <hv/vplatform.h>
 #include <hv/x86.h>
 
 #define GUEST_RAM_ALIGN 0x200000ull
@@ -83,6 +84,9 @@ void vm_suspend(struct vm *vm, enum vm_suspend_how how, const char *why)
 
 	if (!__atomic_compare_exchange_n(&vm->suspended, &none, how, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return;
+	/* The VM's other vcpus may be in the guest or asleep on their CPUs: make them look. */
+	for (uint32_t i = 0; i < vm->vcpu_count; i++)
+		vcpu_notify(&vm->vcpus[i]);
 	if (how == VM_SUSPEND_EXIT)
 		pr_info("vm %s exit %u", vm->name, vm->exit_status);
 	else
