@@ -56,7 +56,8 @@ struct vplatform {
 	struct vpmtmr pmtmr;
 	struct vuart uart;
 	struct vpower power;
-	uint8_t line_sources[VIOAPIC_PINS]; /* bit per vplatform_source driving each GSI high */
+	uint8_t line_sources[VIOAPIC_PINS];    /* bit per vplatform_source driving each GSI high */
+	bool line_level[VIOAPIC_PINS];	       /* the level the interrupt controllers see */
 	uint64_t tsc_base;		    /* host TSC at guest time 0 */
 	uint64_t ns_mult, tsc_mult;	    /* 32.32 fixed point: ns per TSC tick, TSC ticks per ns */
 };

@@ -13,6 +13,7 @@
 #define COM1_BASE 0x3f8
 #define COM1_LAST 0x3ff
 #define COM1_IRQ 4
+#define RTC_GSI 8
 #define DEBUG_EXIT_PORT 0xf4
 #define ISA_IRQ0_GSI 2 /* the IRQ0 -> GSI 2 override every PC (and hv's MADT) has */
 #define LAPIC_PAGE_SIZE 0x1000
@@ -104,41 +105,51 @@ static uint64_t vcpu_guest_tsc(void *ctx)
 
 static const struct vlapic_ops vlapic_ops = { ipi_send, ipi_eoi, vcpu_guest_tsc };
 
-/* A GSI is high while any source drives it (wired-OR of shared ISA lines). */
+/* Sources that count on a line: with HPET legacy replacement the PIT and RTC outputs are cut off
+ * from IRQ0 and IRQ8 (IA-PC HPET 1.0a 2.4.3), the HPET driving them instead. */
+static uint8_t line_mask(struct vplatform *p, uint32_t gsi)
+{
+	if ((gsi == ISA_IRQ0_GSI || gsi == RTC_GSI) && vhpet_legacy_replacement(&p->hpet))
+		return (uint8_t) ~((1u << SOURCE_PIT) | (1u << SOURCE_RTC));
+	return 0xff;
+}
+
+/* Brings the controllers' view of a GSI up to date: high while any connected source drives it
+ * (wired-OR of shared ISA lines). */
+static void refresh_line(struct vplatform *p, uint32_t gsi)
+{
+	bool level = p->line_sources[gsi] & line_mask(p, gsi);
+
+	if (level == p->line_level[gsi])
+		return;
+	p->line_level[gsi] = level;
+	vioapic_set_irq(&p->ioapic, gsi, level);
+	/* ISA IRQ n reaches the 8259 pair too; GSI 2 is IRQ0's IOAPIC pin. */
+	if (gsi == ISA_IRQ0_GSI)
+		vpic_set_irq(&p->pic, 0, level);
+	else if (gsi < 16)
+		vpic_set_irq(&p->pic, gsi, level);
+}
+
 static void drive_line(struct vplatform *p, enum vplatform_source src, uint32_t gsi, bool level)
 {
 	if (gsi >= VIOAPIC_PINS)
 		return;
-	uint8_t before = p->line_sources[gsi];
-	uint8_t after = level ? before | (uint8_t)(1u << src) : before & (uint8_t)~(1u << src);
-
-	p->line_sources[gsi] = after;
-	if (!before == !after)
-		return;
-	vioapic_set_irq(&p->ioapic, gsi, after != 0);
-	/* ISA IRQ n reaches the 8259 pair too; GSI 2 is IRQ0's IOAPIC pin. */
-	if (gsi == ISA_IRQ0_GSI)
-		vpic_set_irq(&p->pic, 0, after != 0);
-	else if (gsi < 16)
-		vpic_set_irq(&p->pic, gsi, after != 0);
+	p->line_sources[gsi] = level ? p->line_sources[gsi] | (uint8_t)(1u << src)
+				     : p->line_sources[gsi] & (uint8_t)~(1u << src);
+	refresh_line(p, gsi);
 }
 
 static uint32_t isa_irq_to_gsi(uint32_t irq) { return irq == 0 ? ISA_IRQ0_GSI : irq; }
 
-/* The PIT and RTC speak ISA IRQ numbers; with HPET legacy replacement they are cut off (IA-PC
- * HPET 1.0a 2.4.3), the HPET driving IRQ0 and IRQ8 instead. */
 static void pit_set_irq(void *ctx, uint32_t irq, bool level)
 {
-	struct vplatform *p = plat_of(ctx);
-
-	drive_line(p, SOURCE_PIT, isa_irq_to_gsi(irq), level && !vhpet_legacy_replacement(&p->hpet));
+	drive_line(plat_of(ctx), SOURCE_PIT, isa_irq_to_gsi(irq), level);
 }
 
 static void rtc_set_irq(void *ctx, uint32_t irq, bool level)
 {
-	struct vplatform *p = plat_of(ctx);
-
-	drive_line(p, SOURCE_RTC, isa_irq_to_gsi(irq), level && !vhpet_legacy_replacement(&p->hpet));
+	drive_line(plat_of(ctx), SOURCE_RTC, isa_irq_to_gsi(irq), level);
 }
 
 static void hpet_set_irq(void *ctx, uint32_t gsi, bool level) { drive_line(plat_of(ctx), SOURCE_HPET, gsi, level); }
@@ -222,9 +233,14 @@ static bool ioapic_mmio(void *dev, uint64_t offset, unsigned size, bool write, u
 
 static bool hpet_mmio(void *dev, uint64_t offset, unsigned size, bool write, uint64_t *value)
 {
-	if (write)
-		vhpet_mmio_write(dev, offset, size, *value);
-	else if (!vhpet_mmio_read(dev, offset, size, value))
+	struct vplatform *p = dev;
+
+	if (write) {
+		vhpet_mmio_write(&p->hpet, offset, size, *value);
+		/* Legacy replacement may have connected or cut off the PIT and RTC. */
+		refresh_line(p, ISA_IRQ0_GSI);
+		refresh_line(p, RTC_GSI);
+	} else if (!vhpet_mmio_read(&p->hpet, offset, size, value))
 		*value = ~0ull;
 	return true;
 }
@@ -264,7 +280,7 @@ static bool platform_register(struct vm *vm, struct vplatform *p)
 	       !vm_register_ioport(vm, 0xcf9, 0xcf9, vpower_reset_io, &p->power, false) &&
 	       !vm_register_ioport(vm, 0x64, 0x64, vpower_reset_io, &p->power, false) &&
 	       !vm_register_mmio(vm, VIOAPIC_BASE, VIOAPIC_MMIO_SIZE, ioapic_mmio, &p->ioapic) &&
-	       !vm_register_mmio(vm, VHPET_BASE, VHPET_SIZE, hpet_mmio, &p->hpet);
+	       !vm_register_mmio(vm, VHPET_BASE, VHPET_SIZE, hpet_mmio, p);
 }
 
 /* The guest's ACPI tables go in the top 64 KiB of its RAM, with a copy of the RSDP in the BIOS
