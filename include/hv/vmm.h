@@ -357,7 +357,18 @@ void ioport_access(struct vcpu *v, uint16_t port, uint8_t bytes, bool in, uint32
 bool vcpu_copy_from_guest(struct vcpu *v, uint64_t gla, void *buf, size_t len, uint32_t access);
 bool vcpu_copy_to_guest(struct vcpu *v, uint64_t gla, const void *buf, size_t len);
 struct gpt_cpu;
+struct gpt_result;
 void vcpu_paging_state(struct vcpu *v, struct gpt_cpu *cpu);
+/* struct gpt_access callbacks over a VM's RAM (ctx = struct vm *). */
+bool guest_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx);
+bool guest_ram_write(uint64_t gpa, const void *buf, uint32_t len, void *ctx);
+/* The exception a failed guest page walk raises (#PF with CR2, or #GP); false when it did not fail. */
+struct gpt_fault {
+	uint8_t vector;
+	uint32_t errcode;
+	uint64_t cr2;
+};
+bool gpt_fault_exception(const struct gpt_result *res, struct gpt_fault *fault);
 void mmio_exit(struct vcpu *v, struct vm_exit *exit);
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_handler_t handler, void *dev);
 /* vintr.c: events and time for a vcpu */

@@ -4,7 +4,7 @@
 #include <hv/vmm.h>
 #include <hv/x86.h>
 
-static bool guest_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx)
+bool guest_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx)
 {
 	const void *src = vm_gpa_to_hva(ctx, gpa, len);
 
@@ -14,7 +14,7 @@ static bool guest_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx)
 	return true;
 }
 
-static bool guest_ram_write(uint64_t gpa, const void *buf, uint32_t len, void *ctx)
+bool guest_ram_write(uint64_t gpa, const void *buf, uint32_t len, void *ctx)
 {
 	void *dst = vm_gpa_to_hva(ctx, gpa, len);
 
@@ -26,9 +26,11 @@ static bool guest_ram_write(uint64_t gpa, const void *buf, uint32_t len, void *c
 
 static uint8_t guest_maxphyaddr(void)
 {
-	if (cpuid(0x80000000, 0).eax < 0x80000008)
-		return 36;
-	return (uint8_t)cpuid(0x80000008, 0).eax;
+	static uint8_t width; /* the host's: guests see its CPUID leaf 0x80000008 */
+
+	if (!width)
+		width = cpuid(0x80000000, 0).eax < 0x80000008 ? 36 : (uint8_t)cpuid(0x80000008, 0).eax;
+	return width;
 }
 
 void vcpu_paging_state(struct vcpu *v, struct gpt_cpu *cpu)
@@ -51,25 +53,35 @@ void vcpu_paging_state(struct vcpu *v, struct gpt_cpu *cpu)
 	}
 }
 
-/* A failed walk becomes the exception the CPU would raise; false when the access faulted. */
-static bool guest_access_result(struct vcpu *v, const struct gpt_result *res)
+bool gpt_fault_exception(const struct gpt_result *res, struct gpt_fault *fault)
 {
 	switch (res->status) {
 	case GPT_OK:
-		return true;
+		return false;
 	case GPT_PF:
-		vcpu_set_reg(v, VM_REG_CR2, res->cr2);
-		vcpu_inject_exception(v, IDT_PF, true, res->pf_error);
-		return false;
+		*fault = (struct gpt_fault){ IDT_PF, res->pf_error, res->cr2 };
+		return true;
 	case GPT_GP:
-		vcpu_inject_exception(v, IDT_GP, true, 0);
-		return false;
+		*fault = (struct gpt_fault){ IDT_GP, 0, 0 };
+		return true;
 	default:
 		/* Paging structures outside RAM read as all ones on bare metal: a reserved-bit #PF. */
-		vcpu_set_reg(v, VM_REG_CR2, res->gla);
-		vcpu_inject_exception(v, IDT_PF, true, PF_P | PF_RSVD);
-		return false;
+		*fault = (struct gpt_fault){ IDT_PF, PF_P | PF_RSVD, res->gla };
+		return true;
 	}
+}
+
+/* A failed walk becomes the exception the CPU would raise; false when the access faulted. */
+static bool guest_access_result(struct vcpu *v, const struct gpt_result *res)
+{
+	struct gpt_fault f;
+
+	if (!gpt_fault_exception(res, &f))
+		return true;
+	if (f.vector == IDT_PF)
+		vcpu_set_reg(v, VM_REG_CR2, f.cr2);
+	vcpu_inject_exception(v, f.vector, true, f.errcode);
+	return false;
 }
 
 bool vcpu_copy_from_guest(struct vcpu *v, uint64_t gla, void *buf, size_t len, uint32_t access)

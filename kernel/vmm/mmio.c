@@ -78,42 +78,14 @@ static int mmio_access_gpa(struct vcpu *v, uint64_t gpa, uint64_t *val, unsigned
 	return ok ? VIE_OK : VIE_ERROR;
 }
 
-static bool emul_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx)
+static int gpt_status_to_vie(const struct gpt_result *res, struct vie_exc *exc)
 {
-	const void *src = vm_gpa_to_hva(ctx, gpa, len);
+	struct gpt_fault f;
 
-	if (!src)
-		return false;
-	memcpy(buf, src, len);
-	return true;
-}
-
-static bool emul_ram_write(uint64_t gpa, const void *buf, uint32_t len, void *ctx)
-{
-	void *dst = vm_gpa_to_hva(ctx, gpa, len);
-
-	if (!dst)
-		return false;
-	memcpy(dst, buf, len);
-	return true;
-}
-
-static int gpt_status_to_vie(const struct gpt_result *res, uint64_t gla, struct vie_exc *exc)
-{
-	switch (res->status) {
-	case GPT_OK:
+	if (!gpt_fault_exception(res, &f))
 		return VIE_OK;
-	case GPT_PF:
-		*exc = (struct vie_exc){ IDT_PF, true, res->pf_error, res->cr2 };
-		return VIE_EXCEPTION;
-	case GPT_GP:
-		*exc = (struct vie_exc){ IDT_GP, true, 0, 0 };
-		return VIE_EXCEPTION;
-	default:
-		/* Paging structures outside RAM read as all ones on bare metal: a reserved-bit #PF. */
-		*exc = (struct vie_exc){ IDT_PF, true, PF_P | PF_RSVD, gla };
-		return VIE_EXCEPTION;
-	}
+	*exc = (struct vie_exc){ f.vector, true, f.errcode, f.cr2 };
+	return VIE_EXCEPTION;
 }
 
 /* One operand access at a linear address. Within a page it goes to RAM, a device or nothing; an
@@ -122,7 +94,7 @@ static int gpt_status_to_vie(const struct gpt_result *res, uint64_t gla, struct 
 static int emul_access(struct vcpu *v, uint64_t gla, uint64_t *val, unsigned size, bool write, struct vie_exc *exc)
 {
 	struct gpt_cpu cpu;
-	struct gpt_access mem = { emul_ram_read, emul_ram_write, v->vm };
+	struct gpt_access mem = { guest_ram_read, guest_ram_write, v->vm };
 	struct gpt_result res;
 
 	vcpu_paging_state(v, &cpu);
@@ -135,10 +107,10 @@ static int emul_access(struct vcpu *v, uint64_t gla, uint64_t *val, unsigned siz
 			gpt_copy_in(&cpu, &mem, gla, val, size, 0, &res);
 		if (res.status == GPT_UNREADABLE && res.done)
 			return VIE_ERROR; /* half RAM, half device: no device takes split accesses */
-		return gpt_status_to_vie(&res, gla, exc);
+		return gpt_status_to_vie(&res, exc);
 	}
 	gpt_translate(&cpu, &mem, gla, write ? GPT_WRITE : 0, &res);
-	int r = gpt_status_to_vie(&res, gla, exc);
+	int r = gpt_status_to_vie(&res, exc);
 	return r == VIE_OK ? mmio_access_gpa(v, res.gpa, val, size, write) : r;
 }
 
