@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# tools/bochsrc.sh ISO CPUS SERIAL_LOG BOCHS_LOG [CPU_MODEL] > bochsrc
+# tools/bochsrc.sh ISO CPUS SERIAL_LOG BOCHS_LOG [CPU_MODEL] [MEGS] > bochsrc
 # A headless Bochs configuration (see DESIGN.md "Intel VMX + EPT on Bochs"): rfb display that never
 # waits for a viewer, the deterministic clock, COM1 to a file, magic breakpoint for test exits.
 set -euo pipefail
-iso=$1 cpus=$2 serial=$3 log=$4 model=${5:-corei7_skylake_x}
+iso=$1 cpus=$2 serial=$3 log=$4 model=${5:-corei7_skylake_x} megs=${6:-256}
 cat <<CFG
 display_library: rfb, options="timeout=0"
-megs: 256
+megs: $megs
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 cpu: model=$model, count=$cpus, ips=1000000, reset_on_triple_fault=0, ignore_bad_msrs=1
