@@ -90,7 +90,8 @@ def _escape(text):
 
 
 def guest_native_case(g):
-    return {"name": "native-" + g["name"], "native": g, "timeout": 30,
+    native = dict(g, qemu_args=["-smp", "2"]) if "smp" in g["needs"] else g
+    return {"name": "native-" + g["name"], "native": native, "timeout": 30,
             "expect": ["^" + _escape(e) for e in g["expect"]]}
 
 
@@ -105,10 +106,12 @@ def guest_hv_case(g, backend):
     expect.append(r"^hv: test-exit success$")
     cmdline = (g["cmdline"] + " expect-hv").strip()
     modules = [m + " " + m for m in g["modules"]]
+    vm_config = {"name": vm, "memory": "16M", "kernel": g["image"], "cmdline": cmdline, "modules": modules}
+    if "smp" in g["needs"]:
+        vm_config.update({"cpus": 2, "pin": "0 1"})
     case = {
         "name": "%s-%s" % (backend, g["name"]), "boot": "multiboot2", "cmdline": "test-exit",
-        "vms": [{"name": vm, "memory": "16M", "kernel": g["image"], "cmdline": cmdline, "modules": modules}],
-        "expect": expect, "timeout": 120,
+        "vms": [vm_config], "expect": expect, "timeout": 120,
     }
     if backend == "vmx":
         case.update({"emulator": "bochs", "cpus": 2})
@@ -202,7 +205,7 @@ SLOW_CASES = [dict(linux_case("vmx"), timeout=1500)]
 
 GUESTS = load_guest_tests()
 # Every VM gets the platform the guests may need (PIC, PIT, ...): all of them run under hv.
-HV_GUESTS = [g for g in GUESTS if set(g["needs"]) <= {"pic", "pit"}]
+HV_GUESTS = [g for g in GUESTS if set(g["needs"]) <= {"pic", "pit", "smp"}]
 CASES += [guest_native_case(g) for g in GUESTS]
 CASES += [guest_hv_case(g, "vmx") for g in HV_GUESTS]
 CASES += [guest_hv_case(g, "svm") for g in HV_GUESTS]
