@@ -68,16 +68,6 @@ struct vm *vm_create(const char *name, uint64_t mem_size, uint32_t vcpu_count, c
 	return vm;
 }
 
-void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
-{
-	for (uint32_t i = 0; i < vm->memseg_count; i++) {
-		struct vm_memseg *s = &vm->memsegs[i];
-		if (gpa >= s->gpa && len <= s->len && gpa - s->gpa <= s->len - len)
-			return (uint8_t *)s->hva + (gpa - s->gpa);
-	}
-	return NULL;
-}
-
 void vm_suspend(struct vm *vm, enum vm_suspend_how how, const char *why)
 {
 	enum vm_suspend_how none = VM_SUSPEND_NONE;

@@ -19,7 +19,7 @@ UNIT_SRCS_test_options := kernel/cmdline.c kernel/lib/fmt.c
 UNIT_SRCS_test_pmm := kernel/pmm.c
 UNIT_SRCS_test_exception := kernel/vmm/exception.c
 UNIT_SRCS_test_vuart := kernel/vmm/vuart.c
-UNIT_SRCS_test_loader_mb1 := kernel/vmm/loader_mb1.c
+UNIT_SRCS_test_loader_mb1 := kernel/vmm/loader_mb1.c kernel/vmm/memseg.c
 UNIT_SRCS_test_vhpet := kernel/vmm/vhpet.c
 UNIT_SRCS_test_vrtc := kernel/vmm/vrtc.c
 UNIT_SRCS_test_vpmtmr := kernel/vmm/vpmtmr.c
@@ -30,7 +30,7 @@ UNIT_SRCS_test_vlapic := kernel/vmm/vlapic.c
 UNIT_SRCS_test_vioapic := kernel/vmm/vioapic.c
 UNIT_SRCS_test_vpic := kernel/vmm/vpic.c
 UNIT_SRCS_test_vpit := kernel/vmm/vpit.c
-UNIT_SRCS_test_loader_linux := kernel/vmm/loader_linux.c kernel/lib/fmt.c
+UNIT_SRCS_test_loader_linux := kernel/vmm/loader_linux.c kernel/vmm/memseg.c kernel/lib/fmt.c
 # test_loader_linux also loads Debian's kernel and initramfs from $(BUILD)/linux/ when they are there
 # (guest-images/linux/build.sh); without them that one test is skipped
 $(UNIT_DIR)/test_loader_linux: UNIT_CFLAGS += -DLINUX_DIR='"$(BUILD)/linux"'

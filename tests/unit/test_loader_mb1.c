@@ -51,17 +51,6 @@
 static struct vm vm;
 static uint8_t *ram;
 
-/* Same contract as kernel/vmm/vm.c: NULL unless all of [gpa, gpa+len) is RAM. */
-void *vm_gpa_to_hva(struct vm *v, uint64_t gpa, uint64_t len)
-{
-	for (uint32_t i = 0; i < v->memseg_count; i++) {
-		struct vm_memseg *s = &v->memsegs[i];
-		if (gpa >= s->gpa && len <= s->len && gpa - s->gpa <= s->len - len)
-			return (uint8_t *)s->hva + (gpa - s->gpa);
-	}
-	return NULL;
-}
-
 static uint64_t ram_size;
 
 static void make_vm(uint64_t size)
