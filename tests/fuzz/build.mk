@@ -47,4 +47,4 @@ fuzz: $(FUZZ_BINS)
 	@FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) bash tests/fuzz/run.sh $(FUZZ_DIR) total $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
-	@FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) bash tests/fuzz/run.sh $(FUZZ_DIR) each $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
+	@FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) FUZZ_SEED=$(FUZZ_SEED) bash tests/fuzz/run.sh $(FUZZ_DIR) each $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)

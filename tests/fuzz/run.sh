@@ -33,7 +33,8 @@ for bin in "$@"; do
 		done
 	fi
 	start=$(date +%s)
-	"$bin" -max_total_time="$per" -timeout="$timeout_s" -print_final_stats=1 \
+	# FUZZ_SEED fixes libFuzzer's random choices (make test's smoke run), else each run differs.
+	"$bin" -max_total_time="$per" -timeout="$timeout_s" -print_final_stats=1 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
 		-artifact_prefix="$out/crash-$name-" "$corpus" "$seeds" >"$log" 2>&1
 	rc=$?
 	end=$(date +%s)
