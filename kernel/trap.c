@@ -65,9 +65,18 @@ static void report_exception(const struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
-	if (f->vector == 2 && panic_in_progress()) {
-		this_cpu()->state = CPU_STOPPED;
-		cpu_halt_forever();
+	if (f->vector == 2) {
+		struct percpu *c = this_cpu();
+
+		if (panic_in_progress()) {
+			c->state = CPU_STOPPED;
+			cpu_halt_forever();
+		}
+		/* A kick (vcpu_notify_urgent) only had to interrupt: the sender flagged the work.
+		 * Nothing else here may take a lock the interrupted code could hold. */
+		if (!__atomic_exchange_n(&c->nmi_kicks, 0, __ATOMIC_SEQ_CST))
+			c->stray_nmis++;
+		return;
 	}
 	if (f->vector < 32) {
 		report_exception(f);

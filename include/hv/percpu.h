@@ -45,6 +45,8 @@ struct percpu {
 	volatile uint32_t state;
 	bool vmm_ready;		   /* virtualization enabled on this CPU */
 	struct vcpu *volatile vcpu; /* the vcpu pinned here, if any */
+	volatile uint32_t nmi_kicks;	 /* NMIs other CPUs sent as kicks, not yet seen */
+	volatile uint32_t stray_nmis;	 /* NMIs nobody announced (platform NMIs) */
 	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss64 tss __attribute__((aligned(16)));
 };

@@ -19,11 +19,14 @@
 #define NS_PER_SEC 1000000000ull
 
 /* MSI-style message to local APICs (Intel SDM vol. 3 11.11 address/data layout). */
+#define VDEV_MSI_NMI 4
+#define VDEV_MSI_INIT 5
+
 struct vdev_msi {
 	uint32_t dest;	     /* APIC ID, or logical destination with dest_logical */
 	bool dest_logical;
 	uint8_t vector;
-	uint8_t delivery;    /* 0 fixed, 1 lowest priority, 2 SMI, 4 NMI, 5 INIT, 6 SIPI (startup), 7 ExtINT */
+	uint8_t delivery;    /* VDEV_MSI_*: 0 fixed, 1 lowest priority, 2 SMI, 4 NMI, 5 INIT, 6 SIPI, 7 ExtINT */
 	bool level_triggered;
 };
 

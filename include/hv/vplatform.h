@@ -74,5 +74,7 @@ void vplatform_advance(struct vplatform *p, struct vcpu *v, uint64_t now_ns);
 
 /* A vcpu may have something to take: re-evaluate before its next entry, waking it if needed. */
 void vcpu_notify(struct vcpu *v);
+/* The same for events the guest cannot hold off with RFLAGS.IF: NMI, INIT, stopping the VM. */
+void vcpu_notify_urgent(struct vcpu *v);
 
 #endif

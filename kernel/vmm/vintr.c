@@ -59,7 +59,7 @@ static void vcpu_service_time(struct vplatform *p, struct vcpu *v)
 	}
 	uint64_t tsc_now = rdtsc();
 	uint64_t delta = v->deadline_tsc > tsc_now ? v->deadline_tsc - tsc_now : 0;
-	uint64_t ticks = (uint64_t)(((unsigned __int128)delta * lapic_ticks_per_tsc()) >> 32);
+	uint64_t ticks = (uint64_t)(((unsigned __int128)delta * lapic_ticks_per_tsc()) >> 32) + 1; /* round up */
 	if (ticks < TIMER_MIN_TICKS)
 		ticks = TIMER_MIN_TICKS;
 	lapic_timer_oneshot(ticks > 0xffffffffull ? 0xffffffffu : (uint32_t)ticks, VECTOR_TIMER);

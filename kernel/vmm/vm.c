@@ -76,7 +76,7 @@ void vm_suspend(struct vm *vm, enum vm_suspend_how how, const char *why)
 		return;
 	/* The VM's other vcpus may be in the guest or asleep on their CPUs: make them look. */
 	for (uint32_t i = 0; i < vm->vcpu_count; i++)
-		vcpu_notify(&vm->vcpus[i]);
+		vcpu_notify_urgent(&vm->vcpus[i]);
 	if (how == VM_SUSPEND_EXIT)
 		pr_info("vm %s exit %u", vm->name, vm->exit_status);
 	else

@@ -162,8 +162,21 @@ static bool vm_start(const struct vm_config *vc, const struct boot_info *bi)
 	return true;
 }
 
-/* Kicks and timer ticks only need to end a HLT or a guest run: the loops look at what changed. */
-static void wake_handler(struct trap_frame *f) { (void)f; }
+/* A kick only needs to end a HLT or a guest run: the sender already flagged what changed. */
+static void kick_handler(struct trap_frame *f) { (void)f; }
+
+/*
+ * The host timer may fire a little before the vcpu's deadline (tick rounding, calibration error);
+ * the run loop must then still look at its timers, or the guest is re-entered with none armed.
+ */
+static void timer_handler(struct trap_frame *f)
+{
+	struct vcpu *v = this_cpu()->vcpu;
+
+	(void)f;
+	if (v)
+		v->intr_hint = 1;
+}
 
 void vmm_start_vms(const struct boot_info *bi)
 {
@@ -173,8 +186,8 @@ void vmm_start_vms(const struct boot_info *bi)
 	for (uint32_t i = 0; i < cpu_count; i++)
 		ready += cpus[i].state == CPU_ONLINE && cpus[i].vmm_ready;
 	pr_info("%s ready on %u/%u cpus", vmm_ops->name, ready, smp_online_count());
-	irq_register(VECTOR_KICK, wake_handler);
-	irq_register(VECTOR_TIMER, wake_handler);
+	irq_register(VECTOR_KICK, kick_handler);
+	irq_register(VECTOR_TIMER, timer_handler);
 
 	const struct boot_module *cfg = find_file(bi, CONFIG_FILE, strlen(CONFIG_FILE));
 	if (!cfg) {

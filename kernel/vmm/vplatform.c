@@ -45,18 +45,40 @@ uint64_t vplatform_ns_to_tsc(const struct vplatform *p, uint64_t ns)
 
 static uint64_t env_now_ns(void *ctx) { return vplatform_now_ns(plat_of(ctx)); }
 
+static bool vcpu_needs_kick(const struct vcpu *v)
+{
+	return v->state != VCPU_IDLE && v->state != VCPU_STOPPED && v->host_cpu != this_cpu()->index;
+}
+
 /* Wakes the vcpu's CPU if it is in the guest or halted there. */
 void vcpu_notify(struct vcpu *v)
 {
 	__atomic_store_n(&v->intr_hint, 1, __ATOMIC_RELEASE);
-	if (v->state == VCPU_IDLE || v->state == VCPU_STOPPED || v->host_cpu == this_cpu()->index)
+	if (vcpu_needs_kick(v))
+		lapic_send_ipi(cpus[v->host_cpu].apic_id, APIC_DM_FIXED | VECTOR_KICK);
+}
+
+/*
+ * For what the guest cannot mask with RFLAGS.IF (NMI, INIT, the VM stopping): an NMI exits the
+ * guest whatever its IF. (Bochs does not exit on a host interrupt while the guest runs with
+ * IF=0, so a fixed-vector kick would wait until the guest enables interrupts.)
+ */
+void vcpu_notify_urgent(struct vcpu *v)
+{
+	__atomic_store_n(&v->intr_hint, 1, __ATOMIC_RELEASE);
+	if (!vcpu_needs_kick(v))
 		return;
-	lapic_send_ipi(cpus[v->host_cpu].apic_id, APIC_DM_FIXED | VECTOR_KICK);
+	__atomic_fetch_add(&cpus[v->host_cpu].nmi_kicks, 1, __ATOMIC_SEQ_CST);
+	lapic_send_ipi(cpus[v->host_cpu].apic_id, APIC_DM_NMI);
 }
 
 static void deliver_to(struct vplatform *p, uint32_t i, const struct vdev_msi *msg)
 {
-	if (vlapic_accept(&p->vlapics[i], msg))
+	if (!vlapic_accept(&p->vlapics[i], msg))
+		return;
+	if (msg->delivery == VDEV_MSI_NMI || msg->delivery == VDEV_MSI_INIT)
+		vcpu_notify_urgent(&p->vm->vcpus[i]);
+	else
 		vcpu_notify(&p->vm->vcpus[i]);
 }
 
