@@ -14,7 +14,8 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.path.join(ROOT, "build")
+# `make BUILD=dir test` (or BUILD=dir in the environment) runs against another build tree.
+BUILD = os.path.abspath(os.environ.get("BUILD") or os.path.join(ROOT, "build"))
 OVMF = "/usr/share/ovmf/OVMF.fd"
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -217,7 +218,7 @@ def main():
                 tail = text.strip().splitlines()[-15:]
                 for line in tail:
                     print("    | " + line)
-                print("    logs: build/test/%s/" % case["name"])
+                print("    logs: %s/" % os.path.relpath(os.path.join(BUILD, "test", case["name"]), ROOT))
             else:
                 passed += 1
                 print("PASS %s (%.1fs)" % (case["name"], seconds))
