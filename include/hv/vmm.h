@@ -126,6 +126,8 @@ enum vm_exitcode {
 	VM_EXITCODE_INVD,	  /* INVD/WBINVD: nothing to do for a guest that does not share caches */
 	VM_EXITCODE_ENTRY_FAILED, /* the backend could not enter the guest; details in u.fail */
 	VM_EXITCODE_BOGUS,	  /* an exit the backend did not expect; details in u.fail */
+	VM_EXITCODE_EXTINT,	  /* a host interrupt or NMI (a kick, a timer): the host took it */
+	VM_EXITCODE_INTR_WINDOW,  /* the guest can now take the interrupt or NMI hv holds */
 	VM_EXITCODE_MAX
 };
 

@@ -79,7 +79,7 @@ static __attribute__((noinline)) bool svm_prepare(struct svm_vcpu *sv, struct vm
 
 	if ((sv->pending & SVM_PENDING_NMI_WINDOW) && !svm_nmi_blocked(sv) && !sv->vcpu->exc_pending) {
 		sv->pending &= ~SVM_PENDING_NMI_WINDOW;
-		exit->code = VM_EXITCODE_NONE; /* the NMI window is open */
+		exit->code = VM_EXITCODE_INTR_WINDOW; /* the NMI window is open */
 		exit->rip = vmcb->save.rip;
 		exit->inst_length = 0;
 		return true;
@@ -393,11 +393,11 @@ static __attribute__((noinline)) void svm_decode_exit(struct svm_vcpu *sv, uint3
 	case VMEXIT_INTR:
 	case VMEXIT_NMI:
 		/* Held while GIF was clear; the host's IDT took it at STGI in svm_enter. */
-		exit->code = VM_EXITCODE_NONE;
+		exit->code = VM_EXITCODE_EXTINT;
 		return;
 	case VMEXIT_VINTR:
 		svm_close_intr_window(vmcb);
-		exit->code = VM_EXITCODE_NONE;
+		exit->code = VM_EXITCODE_INTR_WINDOW;
 		return;
 	case VMEXIT_NPF:
 		svm_decode_npf(vmcb, exit);

@@ -59,6 +59,8 @@ void vmm_handle_exit_slow(struct vcpu *v, struct vm_exit *exit)
 
 	switch (exit->code) {
 	case VM_EXITCODE_NONE:
+	case VM_EXITCODE_EXTINT:
+	case VM_EXITCODE_INTR_WINDOW:
 	case VM_EXITCODE_PAUSE:
 	case VM_EXITCODE_MTRAP:
 	case VM_EXITCODE_INVD:
@@ -80,6 +82,13 @@ void vmm_handle_exit_slow(struct vcpu *v, struct vm_exit *exit)
 		return;
 	case VM_EXITCODE_PAGING:
 	case VM_EXITCODE_INST_EMUL:
+		if (v->exc_pending) {
+			/* The guest's IDT, GDT or stack lies on device memory: the access was the event
+			 * delivery's, not an instruction's, and there is nothing to emulate. */
+			fmt_snprintf(why, sizeof(why), "event delivery touched device memory at 0x%lx", exit->u.paging.gpa);
+			vm_suspend(v->vm, VM_SUSPEND_ERROR, why);
+			return;
+		}
 		mmio_exit(v, exit);
 		return;
 	case VM_EXITCODE_XSETBV:

@@ -166,8 +166,8 @@ static void vmx_host_nmi_or_exception(struct vcpu *v, struct vm_exit *exit)
 
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
 		vmx_save_vectoring(v);
-		__asm__ volatile("int $2"); /* the host's NMI (a panic stopping this CPU) */
-		exit->code = VM_EXITCODE_NONE;
+		__asm__ volatile("int $2"); /* the host's NMI: a kick, or a panic stopping this CPU */
+		exit->code = VM_EXITCODE_EXTINT;
 		return;
 	}
 	vmx_fail(exit, VM_EXITCODE_BOGUS, EXIT_REASON_EXCEPTION_NMI, "unexpected guest exception exit");
@@ -204,7 +204,7 @@ static void vmx_decode_exit(struct vmx_vcpu *vv, uint32_t reason, struct vm_exit
 		 * again. Not acknowledged on exit: opening the window lets the host IDT take it. */
 		vmx_save_vectoring(v);
 		__asm__ volatile("sti; nop; cli" ::: "memory");
-		exit->code = VM_EXITCODE_NONE;
+		exit->code = VM_EXITCODE_EXTINT;
 		return;
 	case EXIT_REASON_EXCEPTION_NMI:
 		vmx_host_nmi_or_exception(v, exit);
@@ -215,6 +215,7 @@ static void vmx_decode_exit(struct vmx_vcpu *vv, uint32_t reason, struct vm_exit
 			vmx_fail(exit, VM_EXITCODE_BOGUS, reason, "unexpected control-register access exit");
 		return;
 	case EXIT_REASON_EPT_VIOLATION:
+		vmx_save_vectoring(v); /* the core refuses to emulate an event's delivery */
 		vmx_decode_ept_violation(v, exit);
 		return;
 	case EXIT_REASON_TRIPLE_FAULT:
@@ -227,7 +228,7 @@ static void vmx_decode_exit(struct vmx_vcpu *vv, uint32_t reason, struct vm_exit
 	case EXIT_REASON_NMI_WINDOW:
 		vmwrite(VMCS_PROC_BASED_CTLS,
 			vmread(VMCS_PROC_BASED_CTLS) & ~(uint64_t)(PROC_INTERRUPT_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING));
-		exit->code = VM_EXITCODE_NONE;
+		exit->code = VM_EXITCODE_INTR_WINDOW;
 		return;
 	case EXIT_REASON_PAUSE:
 		vmx_instruction_exit(exit, VM_EXITCODE_PAUSE);
