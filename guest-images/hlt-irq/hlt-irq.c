@@ -48,6 +48,9 @@ static void wait_for_pending_irq0(void)
 static void check_pending_interrupt_wakes_hlt(void)
 {
 	wait_for_pending_irq0();
+	/* No further tick may come: on a slow emulator the next one could otherwise fall inside the
+	 * handler and look like a second delivery. */
+	pit_stop();
 	uint32_t before = ticks;
 	sti_hlt();
 	cli();

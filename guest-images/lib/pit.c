@@ -7,6 +7,7 @@
 #define PIT_CMD_CHANNEL0 (0u << 6)
 #define PIT_CMD_LATCH (0u << 4)
 #define PIT_CMD_LOBYTE_HIBYTE (3u << 4)
+#define PIT_CMD_MODE0_TERMINAL_COUNT (0u << 1)
 #define PIT_CMD_MODE2_RATE_GENERATOR (2u << 1)
 
 void pit_start_periodic(unsigned hz)
@@ -17,6 +18,8 @@ void pit_start_periodic(unsigned hz)
 	outb(PIT_CHANNEL0, divisor & 0xff);
 	outb(PIT_CHANNEL0, divisor >> 8);
 }
+
+void pit_stop(void) { outb(PIT_COMMAND, PIT_CMD_CHANNEL0 | PIT_CMD_LOBYTE_HIBYTE | PIT_CMD_MODE0_TERMINAL_COUNT); }
 
 uint16_t pit_read_count(void)
 {
