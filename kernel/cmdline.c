@@ -69,6 +69,37 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+bool cmdline_append_line(char *cmdline, size_t size, const char *text, size_t len)
+{
+	size_t start = 0, end, have = strnlen(cmdline, size);
+
+	/* Editors on other systems add a UTF-8 byte order mark; it is not part of the line. */
+	if (len >= 3 && (unsigned char)text[0] == 0xef && (unsigned char)text[1] == 0xbb &&
+	    (unsigned char)text[2] == 0xbf)
+		start = 3;
+	for (end = start; end < len && text[end] != '\r' && text[end] != '\n' && text[end]; end++)
+		;
+	while (start < end && is_blank(text[start]))
+		start++;
+	while (end > start && is_blank(text[end - 1]))
+		end--;
+	if (start == end)
+		return have < size;
+	size_t sep = have ? 1 : 0;
+	if (have >= size || have + sep + (end - start) >= size)
+		return false;
+	if (sep)
+		cmdline[have] = ' ';
+	memcpy(cmdline + have + sep, text + start, end - start);
+	cmdline[have + sep + (end - start)] = 0;
+	return true;
+}
+
 bool cmdline_get_u64(const char *cmdline, const char *key, uint64_t *value)
 {
 	char buf[24];

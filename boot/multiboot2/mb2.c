@@ -1,6 +1,7 @@
 /* Multiboot2 information (spec 3.6) -> struct boot_info. Runs on the early identity map. */
 #include <hv/boot_info.h>
 #include <hv/layout.h>
+#include <hv/options.h>
 #include <hv/string.h>
 #include <stdint.h>
 
@@ -140,6 +141,42 @@ static void mb2_parse(struct boot_info *bi, uint64_t info_phys)
 	}
 }
 
+/* FAT names are case-insensitive: CMDLINE.TXT is the command line too (as in boot/uefi/esp.c). */
+static int is_cmdline_file(const char *name)
+{
+	static const char want[] = "cmdline.txt";
+
+	for (size_t i = 0; i < sizeof(want); i++) {
+		char c = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] + 32) : name[i];
+
+		if (c != want[i])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A module named cmdline.txt (the USB stick's GRUB loads every file of /hv/, see tools/mkusb.sh)
+ * holds hv's command line, as \hv\cmdline.txt does for the EFI loader: its first line is added
+ * after GRUB's own command line and the module is dropped, so hv sees the same modules either way.
+ * Modules lie below 4 GiB, inside the early identity map.
+ */
+static void mb2_take_cmdline_file(struct boot_info *bi)
+{
+	for (uint32_t i = 0; i < bi->module_count; i++) {
+		struct boot_module *m = &bi->modules[i];
+
+		if (!is_cmdline_file(m->name))
+			continue;
+		/* A line that does not fit stays a module, which hv lists in its boot log. */
+		if (!cmdline_append_line(bi->cmdline, sizeof(bi->cmdline), (const char *)m->base, m->size))
+			return;
+		memmove(m, m + 1, (bi->module_count - i - 1) * sizeof(*m));
+		bi->module_count--;
+		return;
+	}
+}
+
 _Noreturn void mb2_boot(uint32_t magic, uint32_t info_phys)
 {
 	struct boot_info *bi = &mb2_boot_info;
@@ -148,9 +185,11 @@ _Noreturn void mb2_boot(uint32_t magic, uint32_t info_phys)
 	bi->method = BOOT_METHOD_MULTIBOOT2;
 	bi->kernel_phys_base = KERNEL_LINK_PHYS;
 	bi->kernel_phys_end = KERNEL_LINK_PHYS + (uint64_t)(__kernel_end - __kernel_start);
-	if (magic == MB2_BOOTLOADER_MAGIC)
+	if (magic == MB2_BOOTLOADER_MAGIC) {
 		mb2_parse(bi, info_phys);
-	else
+		mb2_take_cmdline_file(bi);
+	} else {
 		bi->magic = 0; /* kernel_main reports the bad hand-off */
+	}
 	kernel_main(bi);
 }

@@ -296,6 +296,63 @@ static void test_options_errors(void **state)
 	assert_int_equal(o.maxcpus, 2);
 }
 
+/* cmdline_append_line with the file text in an exact-size heap buffer (no NUL after it). */
+static bool append(char *cmdline, size_t size, const char *text, size_t len)
+{
+	char *t = malloc(len ? len : 1);
+	assert_non_null(t);
+	memcpy(t, text, len);
+	bool r = cmdline_append_line(cmdline, size, t, len);
+
+	free(t);
+	return r;
+}
+
+#define APPEND(c, size, lit) append(c, size, lit, sizeof(lit) - 1)
+
+static void test_append_line(void **state)
+{
+	(void)state;
+	char c[32];
+
+	/* the first line only, blanks trimmed, CRLF and LF */
+	c[0] = 0;
+	assert_true(APPEND(c, sizeof(c), "  loglevel=3 test-exit \t\r\nmaxcpus=1\n"));
+	assert_string_equal(c, "loglevel=3 test-exit");
+	/* after an existing command line, one space between */
+	strcpy(c, "maxcpus=2");
+	assert_true(APPEND(c, sizeof(c), "loglevel=1\n"));
+	assert_string_equal(c, "maxcpus=2 loglevel=1");
+	/* a UTF-8 byte order mark is dropped; no line end at all is fine */
+	c[0] = 0;
+	assert_true(APPEND(c, sizeof(c), "\xef\xbb\xbftest-exit"));
+	assert_string_equal(c, "test-exit");
+	/* empty, blank or empty-first-line files add nothing (and no space) */
+	strcpy(c, "a");
+	assert_true(append(c, sizeof(c), "", 0));
+	assert_true(APPEND(c, sizeof(c), " \t \n"));
+	assert_true(APPEND(c, sizeof(c), "\r\nloglevel=3\n"));
+	assert_true(APPEND(c, sizeof(c), "\xef\xbb\xbf\n"));
+	assert_string_equal(c, "a");
+	/* a NUL ends the line too */
+	c[0] = 0;
+	assert_true(append(c, sizeof(c), "ab\0cd", 5));
+	assert_string_equal(c, "ab");
+	/* exactly full fits; one more byte is refused and leaves the command line untouched */
+	char s[8] = "ab";
+	assert_true(APPEND(s, sizeof(s), "cdef"));
+	assert_string_equal(s, "ab cdef");
+	strcpy(s, "ab");
+	assert_false(APPEND(s, sizeof(s), "cdefg"));
+	assert_string_equal(s, "ab");
+	s[0] = 0;
+	assert_true(APPEND(s, sizeof(s), "1234567"));
+	assert_string_equal(s, "1234567");
+	s[0] = 0;
+	assert_false(APPEND(s, sizeof(s), "12345678"));
+	assert_string_equal(s, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_options_defaults),
 		cmocka_unit_test(test_options_values),
 		cmocka_unit_test(test_options_errors),
+		cmocka_unit_test(test_append_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
