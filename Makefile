@@ -25,7 +25,7 @@ HV_ISO := $(BUILD)/hv.iso
 ESP_DIR := $(BUILD)/esp
 EFI_APP := $(ESP_DIR)/EFI/BOOT/BOOTX64.EFI
 
-.PHONY: all deps run run-bios run-bochs test bench clean
+.PHONY: all deps run run-bios run-bochs debug usb test bench clean
 all: $(HV_ELF) $(EFI_APP) $(HV_ISO)
 
 deps:
@@ -56,15 +56,28 @@ include guest-images/linux/build.mk
 -include tests/fuzz/build.mk
 
 # `make run`: hv under QEMU with OVMF (KVM when nested VT-x/AMD-V is there); `make run-bios`: through
-# GRUB and SeaBIOS; `make run-bochs`: the ISO in Bochs (Intel VMX). VMs: tools/run.cfg.
+# GRUB and SeaBIOS; `make run-bochs`: the ISO in Bochs (Intel VMX). VMs: tools/run.cfg (a 2-vcpu Linux
+# VM and a test guest; run-bochs: tools/run-bochs.cfg, two test guests).
 run: all guests linux-guest
-	bash tools/run.sh qemu-uefi
+	BUILD=$(BUILD) bash tools/run.sh qemu-uefi
 
-run-bios: all guests
-	bash tools/run.sh qemu-bios
+run-bios: all guests linux-guest
+	BUILD=$(BUILD) bash tools/run.sh qemu-bios
 
 run-bochs: all guests
-	bash tools/run.sh bochs
+	BUILD=$(BUILD) bash tools/run.sh bochs
+
+# `make debug`: `make run` with QEMU halted before the firmware's first instruction and its gdbstub
+# on tcp::1234; tools/run.sh prints the gdb command that attaches (docs/debugging.md).
+debug: all guests linux-guest
+	HV_DEBUG=1 BUILD=$(BUILD) bash tools/run.sh qemu-uefi
+
+# `make usb`: $(BUILD)/hv-usb.img, one disk image for a USB stick that boots hv on UEFI and on legacy
+# BIOS (tools/mkusb.sh). VMs: tools/run.cfg (as `make run`) or HV_CONFIG=path; command line: HV_CMDLINE.
+HV_CONFIG ?= tools/run.cfg
+usb: all guests linux-guest
+	BUILD=$(BUILD) bash tools/mkusb.sh --config "$(HV_CONFIG)" $(BUILD)/hv-usb.img "$(HV_CMDLINE)"
+	@echo "$(BUILD)/hv-usb.img is ready; to write it to a stick see docs/quickstart.md"
 
 # Unit tests, then every integration case (QEMU, Bochs, natively booted guests).
 test: deps all guests linux-guest
@@ -72,7 +85,7 @@ test: deps all guests linux-guest
 
 # Exit-path costs in host instructions, measured by a guest with RDTSC on instruction-counting
 # emulators: Bochs (VMX) and QEMU with -icount (SVM).
-bench: deps all guests
+bench: deps all guests linux-guest
 	bash tools/bench.sh
 
 clean:

@@ -140,6 +140,7 @@ static int key_pin(struct parser *p, const char *value)
 	}
 	if (n == 0)
 		return fail(p, "pin needs at least one CPU number", NULL);
+	p->vm->pin_line = p->line;
 	/* Without an explicit cpus line, the pin list says how many vcpus there are. */
 	if (!p->cpus_given)
 		p->vm->vcpus = n;
@@ -175,11 +176,13 @@ static int key_value(struct parser *p, char *key, char *value)
 		if (!parse_size(value, &n) || n < MEMORY_MIN || n > MEMORY_MAX)
 			return fail(p, "memory must be a size like 64M, from 2M to 3G, got", value);
 		vm->memory = (n + SIZE_2M - 1) & ~(SIZE_2M - 1);
+		vm->memory_line = p->line;
 		return 0;
 	}
 	if (!strcmp(key, "kernel")) {
 		if (!*value)
 			return fail(p, "kernel needs a file name", NULL);
+		vm->kernel_line = p->line;
 		return copy_value(p, vm->kernel, sizeof(vm->kernel), value, key);
 	}
 	if (!strcmp(key, "cmdline"))
@@ -189,6 +192,7 @@ static int key_value(struct parser *p, char *key, char *value)
 			return fail(p, "too many modules (at most 8)", NULL);
 		if (!*value)
 			return fail(p, "module needs a file name", NULL);
+		vm->module_lines[vm->module_count] = p->line;
 		return copy_value(p, vm->modules[vm->module_count++], CONFIG_FILE_MAX, value, key);
 	}
 	return fail(p, "unknown key", key);

@@ -14,7 +14,10 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
+#define UART_LSR_DR 0x01
 #define UART_LSR_THRE 0x20
+#define UART_IER_RX 0x01
+#define UART_MCR_OUT2 0x08 /* gates the interrupt line on PC serial ports */
 #define UART_LCR_DLAB 0x80
 #define UART_LCR_8N1 0x03
 #define UART_BAUD_DIVISOR 1 /* 115200 = 1.8432 MHz / 16 / 1 */
@@ -76,6 +79,27 @@ void console_write(const char *s, size_t n)
 
 	uart_write(s, n);
 	console_lock_release(flags);
+}
+
+void console_input_enable(void)
+{
+	uint64_t flags = console_lock_acquire();
+
+	outb(COM1 + UART_MCR, 0x03 | UART_MCR_OUT2);
+	outb(COM1 + UART_IER, UART_IER_RX);
+	console_lock_release(flags);
+}
+
+/* Bounded: a stuck line status must not keep the caller in its interrupt handler. */
+size_t console_read(char *buf, size_t max)
+{
+	uint64_t flags = console_lock_acquire();
+	size_t n = 0;
+
+	while (n < max && (inb(COM1 + UART_LSR) & UART_LSR_DR))
+		buf[n++] = (char)inb(COM1 + UART_THR);
+	console_lock_release(flags);
+	return n;
 }
 
 void console_enter_panic_mode(void) { console_panic_mode = true; }

@@ -117,8 +117,6 @@ void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 	lapic_write(LAPIC_ICR_LO, icr_low);
 }
 
-void lapic_send_nmi_to_others(void) { lapic_send_ipi(0, APIC_DEST_ALL_BUT_SELF | APIC_DM_NMI | APIC_LEVEL_ASSERT); }
-
 void lapic_timer_oneshot(uint32_t count, uint8_t vector)
 {
 	lapic_write(LAPIC_TIMER_DIV, TIMER_DIVIDE_BY_16);

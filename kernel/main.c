@@ -3,6 +3,7 @@
 #include <hv/boot_info.h>
 #include <hv/console.h>
 #include <hv/mm.h>
+#include <hv/operator.h>
 #include <hv/options.h>
 #include <hv/panic.h>
 #include <hv/percpu.h>
@@ -11,9 +12,9 @@
 #include <hv/string.h>
 #include <hv/timer.h>
 #include <hv/vmm_boot.h>
+#include <hv/version.h>
 #include <hv/x86.h>
 
-#define HV_VERSION "0.1"
 #define PANIC_TEST_ADDRESS ((uint64_t)0xdead000) /* outside every mapping hv makes */
 
 struct hv_options hv_options;
@@ -121,6 +122,7 @@ _Noreturn void kernel_main(const struct boot_info *bi)
 	}
 	pr_info("boot complete");
 	vmm_start_vms(bi);
+	operator_start(acpi);
 	if (hv_options.test_exit && !vmm_vms_running())
 		test_exit(true);
 	vmm_cpu_loop();

@@ -68,6 +68,14 @@ uint64_t phys_free_bytes(void)
 	return n;
 }
 
+void phys_snapshot(struct pmm *out)
+{
+	uint64_t flags = spin_lock_irqsave(&phys_lock);
+
+	*out = phys_mem;
+	spin_unlock_irqrestore(&phys_lock, flags);
+}
+
 uint64_t page_alloc_zeroed(void)
 {
 	uint64_t p = phys_alloc(PAGE_SIZE, PAGE_SIZE, LIMIT_4G);

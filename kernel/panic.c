@@ -41,12 +41,21 @@ static uint32_t other_cpus_running(void)
 	return running;
 }
 
+/* One NMI per CPU hv runs: a broadcast would also reach CPUs that maxcpus= left out or that failed
+ * to start, still parked by the firmware, where an NMI can reset the machine before hv's report. */
+static void nmi_other_cpus(void)
+{
+	for (uint32_t i = 0; i < cpu_count; i++)
+		if (cpus[i].state == CPU_ONLINE && &cpus[i] != this_cpu())
+			lapic_send_ipi(cpus[i].apic_id, APIC_DM_NMI | APIC_LEVEL_ASSERT);
+}
+
 /* Returns how many other CPUs did not confirm they stopped. */
 static uint32_t stop_other_cpus(void)
 {
 	if (!lapic_ready() || cpu_count <= 1)
 		return 0;
-	lapic_send_nmi_to_others();
+	nmi_other_cpus();
 	uint32_t running = other_cpus_running();
 	for (uint32_t wait = 0; running && wait < PANIC_STOP_WAIT_LOOPS; wait++) {
 		cpu_relax();

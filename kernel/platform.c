@@ -1,7 +1,9 @@
 /* Finding the firmware's ACPI tables and turning them into hv's view of the machine. */
+#include <hv/apic.h>
 #include <hv/console.h>
 #include <hv/mm.h>
 #include <hv/panic.h>
+#include <hv/percpu.h>
 #include <hv/platform.h>
 #include <hv/string.h>
 #include <hv/x86.h>
@@ -93,4 +95,22 @@ void platform_mask_8259(void)
 {
 	outb(PIC1_DATA, 0xff);
 	outb(PIC2_DATA, 0xff);
+}
+
+/* ISA IRQs are edge-triggered, active-high and identity-mapped to GSIs unless the MADT says
+ * otherwise (ACPI 6.5 5.2.12.5). */
+bool platform_route_isa_irq(const struct acpi_info *acpi, uint8_t irq, uint8_t vector)
+{
+	uint32_t gsi = irq;
+	bool level = false, active_low = false;
+
+	for (uint32_t i = 0; i < acpi->iso_count; i++) {
+		const struct acpi_iso *o = &acpi->isos[i];
+		if (o->bus == 0 && o->source == irq) {
+			gsi = o->gsi;
+			level = o->level;
+			active_low = o->active_low;
+		}
+	}
+	return ioapic_route(gsi, vector, cpus[0].apic_id, level, active_low);
 }

@@ -5,9 +5,9 @@ set -euo pipefail
 
 pkgs=(
   clang lld llvm make binutils python3 libcmocka-dev libclang-rt-dev
-  gnu-efi mtools dosfstools xorriso
+  gnu-efi mtools dosfstools fdisk xorriso
   grub-common grub-pc-bin grub-efi-amd64-bin
-  qemu-system-x86 ovmf
+  qemu-system-x86 ovmf seabios
   bochs bochsbios vgabios bochs-term
 )
 

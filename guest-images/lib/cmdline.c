@@ -1,9 +1,22 @@
-/* Command line lookup. */
+/* Command line lookup, in the Multiboot (v1) information or the Multiboot2 command line tag. */
 #include "cmdline.h"
 #include "guest.h"
+#include "multiboot2.h"
+
+/* The command line tag's string, when it is NUL-terminated inside its tag. */
+static const char *mb2_cmdline(void)
+{
+	const struct multiboot2_tag_string *t = (const void *)mb2_find(MULTIBOOT2_TAG_CMDLINE);
+
+	if (!t || t->tag.size <= sizeof(t->tag) || t->string[t->tag.size - sizeof(t->tag) - 1])
+		return "";
+	return t->string;
+}
 
 static const char *cmdline(void)
 {
+	if (multiboot2_booted())
+		return mb2_cmdline();
 	if (!(boot_info->flags & MULTIBOOT_INFO_CMDLINE) || !boot_info->cmdline)
 		return "";
 	return (const char *)boot_info->cmdline;

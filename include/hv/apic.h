@@ -12,7 +12,6 @@
 #define APIC_DM_STARTUP 0x600
 #define APIC_LEVEL_ASSERT 0x4000
 #define APIC_TRIGGER_LEVEL 0x8000
-#define APIC_DEST_ALL_BUT_SELF 0xc0000
 
 void lapic_init(uint64_t mmio_phys); /* bootstrap CPU: choose the mode, map the page */
 void lapic_cpu_init(void);	     /* every CPU: enable, spurious vector, mask LVTs */
@@ -21,7 +20,6 @@ bool lapic_x2apic_mode(void);
 uint32_t lapic_id(void);
 void lapic_eoi(void);
 void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
-void lapic_send_nmi_to_others(void);
 bool lapic_wait_icr_idle(void);
 
 /* LAPIC timer, counting at the bus/core crystal rate divided by 16. */

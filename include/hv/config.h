@@ -5,13 +5,14 @@
  *   [vm NAME]                   one section per VM; NAME is [A-Za-z0-9_.-], at most 31 chars
  *   cpus = 1                    vCPUs (default 1)
  *   pin = 1 2                   the physical CPU (index, 0 = bootstrap) of each vCPU, in order;
- *                               default: the next free CPUs, starting at 1 when there are several
+ *                               default: the next CPUs no pin names, from 1, then 0
  *   memory = 64M                guest RAM, K/M/G suffix, 2M to 3G (default 32M; rounded up to 2 MiB)
  *   kernel = FILE               Multiboot kernel image (a boot file's name); required
  *   cmdline = TEXT              the guest's command line (the rest of the line)
  *   module = FILE [ARGS]        a file handed to the guest as a Multiboot module; repeatable
  *
- * Pure parsing: every error names its line.
+ * Pure parsing: every error names its line, and each setting keeps its line for the checks against
+ * the machine (config_check.h).
  */
 #ifndef HV_CONFIG_H
 #define HV_CONFIG_H
@@ -31,6 +32,8 @@
 struct vm_config {
 	char name[CONFIG_NAME_MAX];
 	uint32_t line; /* the [vm] line, for messages about the whole VM */
+	uint32_t pin_line, memory_line, kernel_line; /* 0 where the key is not given */
+	uint32_t module_lines[CONFIG_MAX_MODULES];
 	uint32_t vcpus;
 	uint32_t pin[CONFIG_MAX_VCPUS]; /* CONFIG_PIN_AUTO where not given */
 	uint64_t memory;

@@ -15,6 +15,9 @@ void console_init(void);
 void console_set_level(int level);
 /* Raw bytes to the serial line, under the console lock (used for VM output). */
 void console_write(const char *s, size_t n);
+/* Input: raise the receive interrupt, and take the bytes waiting (from its handler). */
+void console_input_enable(void);
+size_t console_read(char *buf, size_t max);
 /* After a panic the lock owner may be stopped: print without waiting for it. */
 void console_enter_panic_mode(void);
 

@@ -44,16 +44,23 @@ bool linux_is_bzimage(const uint8_t *image, uint64_t size);
  */
 uint32_t linux_e820_default(const struct vm *vm, struct linux_e820 *map, uint32_t max);
 
+/* A boot file: its bytes and its name, which every message about it begins with. */
+struct linux_file {
+	const uint8_t *data;
+	uint64_t size;
+	const char *name;
+};
+
 /*
  * Loads a bzImage (boot protocol 2.12 or later with the 64-bit entry point) into vm and sets vcpu 0
  * to start at it: the protected-mode kernel at its preferred address, the zero page with the setup
  * header, command line, initrd (placed as high as it may go in RAM of map), the e820 map and the ACPI
  * RSDP address (0: the kernel scans the BIOS area), identity-mapping page tables and a GDT with
- * __BOOT_CS/__BOOT_DS. initrd may be NULL with initrd_size 0. Returns NULL or a sentence saying why
- * not; a sentence with numbers lives in a static buffer until the next call.
+ * __BOOT_CS/__BOOT_DS. initrd may be NULL. Every header field is checked before anything is written.
+ * Returns NULL or a sentence saying why not, beginning with the initrd's name when it is about the
+ * initrd and with the kernel's otherwise; it lives in a static buffer until the next call.
  */
-const char *linux_load(struct vm *vm, const uint8_t *image, uint64_t size, const char *cmdline,
-		       const uint8_t *initrd, uint64_t initrd_size, const struct linux_e820 *map,
-		       uint32_t map_entries, uint64_t acpi_rsdp_gpa);
+const char *linux_load(struct vm *vm, const struct linux_file *kernel, const struct linux_file *initrd,
+		       const char *cmdline, const struct linux_e820 *map, uint32_t map_entries, uint64_t acpi_rsdp_gpa);
 
 #endif

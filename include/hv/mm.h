@@ -15,6 +15,9 @@ void mm_init(const struct boot_info *bi);
 uint64_t phys_alloc(uint64_t size, uint64_t align, uint64_t limit); /* 0 when out of memory */
 void phys_free(uint64_t base, uint64_t size);
 uint64_t phys_free_bytes(void);
+/* A copy of the free ranges, for planning allocations without making them. */
+struct pmm;
+void phys_snapshot(struct pmm *out);
 /* A page below 1 MiB for the AP start-up code (SIPI vectors address only there); 0 if none. */
 uint64_t mm_trampoline_page(void);
 /* A zeroed 4 KiB page below 4 GiB (page tables, control structures); 0 when out of memory. */

@@ -14,6 +14,7 @@ struct trap_frame {
 /* Host interrupt vectors hv uses. */
 #define VECTOR_TIMER 0xf0
 #define VECTOR_KICK 0xf1 /* cross-CPU mailbox doorbell */
+#define VECTOR_CONSOLE 0xf2 /* the serial line's receive interrupt (operator input) */
 #define VECTOR_SPURIOUS 0xff
 
 typedef void (*irq_handler_t)(struct trap_frame *frame);

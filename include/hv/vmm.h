@@ -14,6 +14,7 @@
 #define VM_MAX_VCPUS 16
 #define VM_MAX_MEMSEGS 8
 #define VM_MAX_VMS 16
+#define GUEST_RAM_ALIGN 0x200000ull /* a VM's RAM is one host block, aligned for 2 MiB nested pages */
 
 /* Guest registers. General-purpose registers come first in the hardware's encoding order
  * (ModRM reg/rm, SIB base/index), so the instruction emulator indexes them directly. */
@@ -63,6 +64,7 @@ enum vm_reg {
 	VM_REG_PDPTE2,
 	VM_REG_PDPTE3,
 	VM_REG_INTR_SHADOW, /* 1 while STI/MOV SS blocks interrupts for one instruction */
+	VM_REG_NMI_BLOCKED, /* 1 from NMI delivery until the handler's IRET (read only) */
 	VM_REG_LAST
 };
 
@@ -154,6 +156,7 @@ struct vm_exit {
 			bool write;
 			bool fetch;
 			bool gla_valid;
+			bool final; /* gpa is where the access's linear address led, not a guest table entry */
 		} paging;
 		struct {
 			uint32_t apic_id;
@@ -224,6 +227,8 @@ struct vm_mmio {
 	uint64_t base, len;
 	mmio_handler_t handler;
 	void *dev;
+	bool timers; /* a write may bring a timer deadline forward (a read at most runs due timers,
+			which only moves deadlines later); other accesses change only what is pending */
 };
 
 /* One backend (VMX or SVM). Per-VM and per-vCPU state is the backend's own, behind a void *. */
@@ -275,6 +280,11 @@ enum vcpu_state {
 	VCPU_STOPPED,
 };
 
+/* vcpu.intr_hint values, or-ed together: a device access that cannot have moved a timer deadline
+ * asks only for the pending events to be looked at again. */
+#define VINTR_HINT_ALL 1u
+#define VINTR_HINT_EVENTS 2u
+
 struct vcpu {
 	/* Written by the backend's entry stub on every exit: keep first and in vm_reg order. */
 	uint64_t gpr[VM_GPR_COUNT];
@@ -289,7 +299,8 @@ struct vcpu {
 	uint64_t tsc_offset;
 	uint64_t mtrr_def_type;
 	struct vlapic *vlapic;
-	volatile uint32_t intr_hint; /* something may be deliverable: look before the next entry */
+	volatile uint32_t intr_hint; /* something may be deliverable: look before the next entry
+					(VINTR_HINT_EVENTS alone: no timer deadline moved) */
 	uint64_t deadline_tsc;	     /* host TSC of this vcpu's next timer deadline */
 	bool wait_sipi;		     /* an AP before its startup IPI (or after INIT) */
 	uint8_t sipi_vector;
@@ -317,6 +328,7 @@ struct vm {
 	struct vplatform *plat;
 	uint64_t acpi_base; /* guest ACPI tables: [acpi_base, mem_size), an ACPI region of the memory map */
 	uint64_t acpi_rsdp; /* where the RSDP is (a copy also sits in the BIOS area for scanning) */
+	uint64_t start_tsc, stop_tsc; /* host TSC at creation and when it stopped (0: running) */
 };
 
 extern const struct vmm_ops *vmm_ops;
@@ -325,7 +337,15 @@ extern const struct vmm_ops *vmm_ops;
 struct vm *vm_create(const char *name, uint64_t mem_size, uint32_t vcpu_count, const char **err);
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len); /* NULL unless all of it is RAM */
 void vm_suspend(struct vm *vm, enum vm_suspend_how how, const char *why);
+/* The VMs that started, for the operator: vm_publish() once a VM is ready to run. */
+void vm_publish(struct vm *vm);
+uint32_t vm_published_count(void);
+struct vm *vm_published(uint32_t index);
 const char *vm_suspend_name(enum vm_suspend_how how);
+/* vmstat.c: exits per reason, like kvm_stat */
+const char *vm_exitcode_name(enum vm_exitcode code);
+uint64_t vm_uptime_ms(const struct vm *vm);
+void vm_print_exit_stats(const struct vm *vm);
 /* Runs the vcpu on the calling CPU until its VM stops. */
 void vcpu_run(struct vcpu *v);
 uint64_t vcpu_get_reg(struct vcpu *v, enum vm_reg reg);
@@ -360,6 +380,7 @@ bool vcpu_copy_from_guest(struct vcpu *v, uint64_t gla, void *buf, size_t len, u
 bool vcpu_copy_to_guest(struct vcpu *v, uint64_t gla, const void *buf, size_t len);
 struct gpt_cpu;
 struct gpt_result;
+/* What a guest page walk needs (with paging off: CR0 and EFER, the rest zero). */
 void vcpu_paging_state(struct vcpu *v, struct gpt_cpu *cpu);
 /* struct gpt_access callbacks over a VM's RAM (ctx = struct vm *). */
 bool guest_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx);
@@ -372,7 +393,7 @@ struct gpt_fault {
 };
 bool gpt_fault_exception(const struct gpt_result *res, struct gpt_fault *fault);
 void mmio_exit(struct vcpu *v, struct vm_exit *exit);
-int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_handler_t handler, void *dev);
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, mmio_handler_t handler, void *dev, bool timers);
 /* vintr.c: events and time for a vcpu */
 bool vcpu_interrupt_pending(struct vcpu *v);
 void vintr_before_entry(struct vcpu *v);

@@ -8,6 +8,7 @@
 
 #include <hv/spinlock.h>
 #include <hv/vdev.h>
+#include <hv/vfwcfg.h>
 #include <hv/vhpet.h>
 #include <hv/vioapic.h>
 #include <hv/vlapic.h>
@@ -21,6 +22,7 @@
 #define VPLATFORM_PM_BASE 0x600 /* PIIX4 PM block, as on QEMU's pc machine */
 #define VPLATFORM_PM_TIMER (VPLATFORM_PM_BASE + 8)
 #define VPLATFORM_IOAPIC_ID 0 /* after the vcpus' APIC IDs in a small VM: id = vcpu count */
+#define VPLATFORM_OUTPUT_RING 4096 /* bytes of a VM's recent console output kept for the operator */
 
 /* Sources sharing the ISA interrupt lines (wired-OR per line). */
 enum vplatform_source {
@@ -56,13 +58,21 @@ struct vplatform {
 	struct vpmtmr pmtmr;
 	struct vuart uart;
 	struct vpower power;
+	struct vfwcfg fwcfg;
 	uint8_t line_sources[VIOAPIC_PINS];    /* bit per vplatform_source driving each GSI high */
 	bool line_level[VIOAPIC_PINS];	       /* the level the interrupt controllers see */
 	uint64_t tsc_base;		    /* host TSC at guest time 0 */
 	uint64_t ns_mult, tsc_mult;	    /* 32.32 fixed point: ns per TSC tick, TSC ticks per ns */
+	char output[VPLATFORM_OUTPUT_RING]; /* the console's recent lines, oldest overwritten */
+	uint32_t output_head;
+	bool output_wrapped;
 };
 
 bool vplatform_init(struct vm *vm);
+/* The operator's keystrokes for the VM's COM1; returns how many it took (the rest overran). */
+uint32_t vplatform_console_input(struct vm *vm, const char *buf, uint32_t len);
+/* Copies the VM's recent console output, oldest first; returns its length. */
+uint32_t vplatform_console_history(struct vm *vm, char *buf, uint32_t size);
 void vplatform_stop(struct vm *vm);
 uint64_t vplatform_now_ns(const struct vplatform *p);
 /* Guest ns deadline -> host TSC value. */

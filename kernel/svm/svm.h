@@ -10,7 +10,6 @@
 
 #define MSR_VM_CR 0xc0010114
 #define MSR_VM_HSAVE_PA 0xc0010117
-#define VM_CR_SVMDIS (1ull << 4)
 
 /* What the CPU offers, read once on the bootstrap CPU (CPUID 0x8000000A and friends). */
 struct svm_caps {
@@ -73,6 +72,8 @@ const char *svm_check_state(const struct svm_vcpu *sv);
 /* svm_run.c */
 void svm_run(void *vcpui, struct vm_exit *exit);
 void svm_request_intr_window(void *vcpui, bool nmi);
+/* NMIs blocked from an injected NMI to its handler's IRET (hv tracks it: SVM has no such flag). */
+bool svm_nmi_blocked(struct svm_vcpu *sv);
 
 /* svm_entry.S: loads the guest GPRs from gprs[] (vm_reg order; RAX and RSP live in the VMCB),
  * VMLOADs and VMRUNs vmcb_pa with the host's interrupts held by GIF, and after the exit stores

@@ -2,6 +2,7 @@
 #include <hv/console.h>
 #include <hv/mm.h>
 #include <hv/percpu.h>
+#include <hv/virt_firmware.h>
 #include <hv/x86.h>
 
 #include "svm.h"
@@ -54,8 +55,11 @@ const char *svm_probe(void)
 
 	if (max_ext < 0x8000000a || !(cpuid(0x80000001, 0).ecx & CPUID_EXT1_ECX_SVM))
 		return "this AMD CPU has no SVM (AMD-V)";
-	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
-		return "SVM is disabled by the firmware (VM_CR.SVMDIS): enable SVM (AMD-V) in the firmware setup";
+	struct virt_firmware_verdict fw = svm_vm_cr_verdict(rdmsr(MSR_VM_CR));
+	if (fw.error)
+		return fw.error;
+	if (fw.write)
+		pr_info("svm: the firmware left VM_CR.SVMDIS set but unlocked: hv clears it");
 	struct cpuid_regs svm = cpuid(0x8000000a, 0);
 	if (!(svm.edx & SVM_EDX_NP))
 		return "SVM lacks nested paging (NPT)";
@@ -76,6 +80,15 @@ const char *svm_probe(void)
 
 bool svm_cpu_init(void)
 {
+	/* Each CPU has its own VM_CR; setting EFER.SVME would #GP on one the firmware left disabled. */
+	struct virt_firmware_verdict fw = svm_vm_cr_verdict(rdmsr(MSR_VM_CR));
+
+	if (fw.error) {
+		pr_err("svm: %s", fw.error);
+		return false;
+	}
+	if (fw.write)
+		wrmsr(MSR_VM_CR, fw.value);
 	/* XSETBV exits are completed on the host, which needs CR4.OSXSAVE for the instruction. */
 	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
 		write_cr4(read_cr4() | CR4_OSXSAVE);

@@ -42,7 +42,7 @@ static void svm_close_intr_window(struct vmcb *vmcb)
  * get an exit right after the IRET, hv opens the interrupt window under an interrupt shadow: the
  * VINTR exit follows the IRET at once when the guest's IF is set then, else when it sets IF.
  */
-static bool svm_nmi_blocked(struct svm_vcpu *sv)
+bool svm_nmi_blocked(struct svm_vcpu *sv)
 {
 	const struct vmcb *vmcb = sv->vmcb;
 
@@ -253,6 +253,7 @@ static void svm_decode_npf(const struct vmcb *vmcb, struct vm_exit *exit)
 	exit->u.paging.gpa = vmcb->control.exitinfo2;
 	exit->u.paging.write = (info & NPF_RW) != 0;
 	exit->u.paging.fetch = (info & NPF_ID) != 0;
+	exit->u.paging.final = (info & NPF_FINAL) != 0;
 	exit->u.paging.gla_valid = false; /* SVM does not report the linear address */
 	exit->u.paging.gla = 0;
 }

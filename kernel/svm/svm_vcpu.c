@@ -202,6 +202,8 @@ uint64_t svm_get_reg(void *vcpui, enum vm_reg reg)
 		return guest_pdpte(sv, reg - VM_REG_PDPTE0);
 	case VM_REG_INTR_SHADOW:
 		return sv->vmcb->control.interrupt_shadow & VMCB_INTERRUPT_SHADOW;
+	case VM_REG_NMI_BLOCKED:
+		return svm_nmi_blocked(sv);
 	default:
 		return 0;
 	}

@@ -5,7 +5,6 @@
  * 4.7 (page-fault error code), 4.8 (accessed and dirty flags).
  */
 #include <hv/gpt.h>
-#include <hv/string.h>
 
 #define CR0_PG (1ull << 31)
 #define CR0_WP (1ull << 16)
@@ -47,16 +46,11 @@ static unsigned phys_width(const struct gpt_cpu *cpu)
 	return m;
 }
 
+/* An entry is little-endian in guest memory, as it is in the (x86) host's: read in place. */
 static bool read_entry(const struct gpt_access *mem, uint64_t gpa, unsigned size, uint64_t *val)
 {
-	uint8_t b[8];
-
-	if (!mem->read(gpa, b, size, mem->ctx))
-		return false;
 	*val = 0;
-	for (unsigned i = 0; i < size; i++)
-		*val |= (uint64_t)b[i] << (8 * i);
-	return true;
+	return mem->read(gpa, val, size, mem->ctx);
 }
 
 static enum gpt_status pf(struct gpt_result *res, uint64_t gla, uint32_t err)
@@ -66,6 +60,134 @@ static enum gpt_status pf(struct gpt_result *res, uint64_t gla, uint32_t err)
 	res->cr2 = gla;
 	res->gla = gla;
 	return GPT_PF;
+}
+
+static enum gpt_status unreadable(struct gpt_result *res, uint64_t gpa)
+{
+	res->status = GPT_UNREADABLE;
+	res->gpa = gpa;
+	return GPT_UNREADABLE;
+}
+
+/* A walk under way: the entries it used (their A/D bits are set once it succeeds) and their bits
+ * and-ed and or-ed together, which give the rights (R/W and U/S in all, XD in any). */
+struct walk {
+	uint64_t gla;
+	uint32_t err_base; /* PF_W, PF_U, PF_I as the access has them */
+	unsigned nent;
+	uint64_t all, any;
+	uint64_t ent_gpa[MAX_LEVELS], ent_val[MAX_LEVELS];
+};
+
+static void use_entry(struct walk *w, uint64_t gpa, uint64_t e)
+{
+	w->ent_gpa[w->nent] = gpa;
+	w->ent_val[w->nent] = e;
+	w->nent++;
+	w->all &= e;
+	w->any |= e;
+}
+
+/* 32-bit paging (SDM 4.3): a directory and a table of 4-byte entries, or a 4 MiB page with
+ * CR4.PSE, whose PDE alone has reserved bits (SDM table 4-4). */
+static enum gpt_status walk32(const struct gpt_cpu *cpu, const struct gpt_access *mem, unsigned m, struct walk *w,
+			      struct gpt_result *res, uint64_t *gpa, uint64_t *page_size)
+{
+	uint64_t a = (cpu->cr3 & 0xfffff000ull) + ((w->gla >> 22) & 0x3ff) * 4, e;
+
+	if (!read_entry(mem, a, 4, &e))
+		return unreadable(res, a);
+	if (!(e & PTE_P))
+		return pf(res, w->gla, w->err_base);
+	if ((cpu->cr4 & CR4_PSE) && (e & PTE_PS)) {
+		unsigned mm = m < 40 ? m : 40;
+
+		if (e & (bits(21, 21) | bits(20, mm - 19)))
+			return pf(res, w->gla, w->err_base | PF_P | PF_RSVD);
+		use_entry(w, a, e);
+		*page_size = 0x400000;
+		*gpa = (e & 0xffc00000ull) | ((e >> 13) & 0xffull) << 32 | (w->gla & 0x3fffff);
+		return GPT_OK;
+	}
+	use_entry(w, a, e);
+	a = (e & 0xfffff000ull) + ((w->gla >> 12) & 0x3ff) * 4;
+	if (!read_entry(mem, a, 4, &e))
+		return unreadable(res, a);
+	if (!(e & PTE_P))
+		return pf(res, w->gla, w->err_base);
+	use_entry(w, a, e);
+	*page_size = PAGE_4K;
+	*gpa = (e & 0xfffff000ull) | (w->gla & 0xfff);
+	return GPT_OK;
+}
+
+/* PAE and 4/5-level paging (SDM 4.4, 4.5): levels tables of 8-byte entries from table down, the
+ * first indexed at bit shift. rsvd: the bits reserved in every entry; PS is reserved too above
+ * the PDPT, and so are a large page's address bits below its size. */
+static enum gpt_status walk64(const struct gpt_access *mem, uint64_t table, unsigned levels, unsigned shift,
+			      uint64_t addr_mask, uint64_t rsvd, struct walk *w, struct gpt_result *res, uint64_t *gpa,
+			      uint64_t *page_size)
+{
+	for (unsigned lvl = levels;; lvl--, shift -= 9) {
+		uint64_t a = table + ((w->gla >> shift) & 0x1ff) * 8, e;
+
+		if (!read_entry(mem, a, 8, &e))
+			return unreadable(res, a);
+		if (!(e & PTE_P))
+			return pf(res, w->gla, w->err_base);
+		bool leaf = lvl == 1 || (lvl <= 3 && (e & PTE_PS));
+		uint64_t r = rsvd | (lvl >= 4 ? PTE_PS : 0);
+		if (leaf && lvl == 2)
+			r |= bits(20, 13);
+		else if (leaf && lvl == 3)
+			r |= bits(29, 13);
+		if (e & r)
+			return pf(res, w->gla, w->err_base | PF_P | PF_RSVD);
+		use_entry(w, a, e);
+		if (leaf) {
+			*page_size = 1ull << shift;
+			*gpa = (e & addr_mask & ~(*page_size - 1)) | (w->gla & (*page_size - 1));
+			return GPT_OK;
+		}
+		table = e & addr_mask;
+	}
+}
+
+/* Access rights (SDM 4.6.1) of the page the walk found; then the walk's A/D bits (SDM 4.8): A in
+ * every entry used, D in the final one for a write. */
+static enum gpt_status finish(const struct gpt_cpu *cpu, const struct gpt_access *mem, const struct walk *w,
+			      bool write, bool fetch, bool implicit, bool user, bool nxe, struct gpt_result *res)
+{
+	const bool rw = w->all & PTE_RW, us = w->all & PTE_US, xd = nxe && (w->any & PTE_XD);
+
+	if (user) {
+		if (!us || (write && !rw) || (fetch && xd))
+			return pf(res, w->gla, w->err_base | PF_P);
+	} else if (fetch) {
+		if (xd || (us && (cpu->cr4 & CR4_SMEP)))
+			return pf(res, w->gla, w->err_base | PF_P);
+	} else {
+		/* explicit supervisor accesses happen only at CPL < 3, so AC alone decides */
+		if (us && (cpu->cr4 & CR4_SMAP) && (implicit || !cpu->ac))
+			return pf(res, w->gla, w->err_base | PF_P);
+		if (write && !rw && (cpu->cr0 & CR0_WP))
+			return pf(res, w->gla, w->err_base | PF_P);
+	}
+	/* Most walks find every A (and the page's D) set already: nothing to write. */
+	if ((w->all & PTE_A) && (!write || (w->ent_val[w->nent - 1] & PTE_D)))
+		return GPT_OK;
+	for (unsigned i = 0; i < w->nent; i++) {
+		uint64_t want = w->ent_val[i] | PTE_A;
+		uint8_t b;
+
+		if (i == w->nent - 1 && write)
+			want |= PTE_D;
+		if (want == w->ent_val[i])
+			continue;
+		b = (uint8_t)want;
+		(void)mem->write(w->ent_gpa[i], &b, 1, mem->ctx);
+	}
+	return GPT_OK;
 }
 
 enum gpt_status gpt_translate(const struct gpt_cpu *cpu, const struct gpt_access *mem, uint64_t gla,
@@ -78,14 +200,9 @@ enum gpt_status gpt_translate(const struct gpt_cpu *cpu, const struct gpt_access
 	/* EFER.LMA implies PAE (a consistent guest never has one without the other) */
 	const bool pae = (cpu->cr4 & CR4_PAE) || (cpu->efer & EFER_LMA);
 	const bool nxe = pae && (cpu->efer & EFER_NXE);
-	const unsigned m = phys_width(cpu);
-	const uint64_t addr_mask = bits(m - 1, 12);
-	uint64_t ent_gpa[MAX_LEVELS], ent_val[MAX_LEVELS];
-	unsigned nent = 0;
-	uint32_t err_base;
-	uint64_t table, page_size = 0, gpa = 0;
-	unsigned levels, shift, idx_bits, esize;
-	bool rw = true, us = true, xd = false, lm = false;
+	struct walk w;
+	uint64_t gpa, page_size;
+	enum gpt_status st;
 
 	res->status = GPT_OK;
 	res->gpa = 0;
@@ -100,11 +217,16 @@ enum gpt_status gpt_translate(const struct gpt_cpu *cpu, const struct gpt_access
 		return GPT_OK;
 	}
 
-	err_base = (write ? PF_W : 0) | (user ? PF_U : 0) |
-		   (fetch && ((cpu->cr4 & CR4_SMEP) || nxe) ? PF_I : 0);
+	const unsigned m = phys_width(cpu);
+	const uint64_t addr_mask = bits(m - 1, 12);
+	const uint64_t xd_rsvd = nxe ? 0 : PTE_XD;
 
+	w.err_base = (write ? PF_W : 0) | (user ? PF_U : 0) | (fetch && ((cpu->cr4 & CR4_SMEP) || nxe) ? PF_I : 0);
+	w.nent = 0;
+	w.all = ~0ull;
+	w.any = 0;
 	if (cpu->efer & EFER_LMA) {
-		/* 4-level or 5-level paging (LMA implies PAE) */
+		/* 4-level or 5-level paging: bits 51:M reserved (62:52 are ignored) */
 		unsigned vbits = (cpu->cr4 & CR4_LA57) ? 57 : 48;
 		int64_t sx = (int64_t)(gla << (64 - vbits)) >> (64 - vbits);
 
@@ -112,137 +234,39 @@ enum gpt_status gpt_translate(const struct gpt_cpu *cpu, const struct gpt_access
 			res->status = GPT_GP;
 			return GPT_GP;
 		}
-		lm = true;
-		levels = vbits == 57 ? 5 : 4;
-		shift = vbits - 9;
-		idx_bits = 9;
-		esize = 8;
-		table = cpu->cr3 & addr_mask;
+		w.gla = gla;
+		st = walk64(mem, cpu->cr3 & addr_mask, vbits == 57 ? 5 : 4, vbits - 9, addr_mask, bits(51, m) | xd_rsvd,
+			    &w, res, &gpa, &page_size);
 	} else if (pae) {
+		/* PAE paging: the PDPTE, then bits 62:M reserved */
 		uint64_t pdpte;
 		unsigned i;
 
 		gla &= 0xffffffffull;
-		res->gla = gla;
+		res->gla = w.gla = gla;
 		i = (unsigned)(gla >> 30) & 3;
 		if (cpu->pdptes_valid) {
 			pdpte = cpu->pdpte[i];
 		} else {
 			uint64_t a = (cpu->cr3 & 0xffffffe0ull) + 8ull * i;
 
-			if (!read_entry(mem, a, 8, &pdpte)) {
-				res->status = GPT_UNREADABLE;
-				res->gpa = a;
-				return GPT_UNREADABLE;
-			}
+			if (!read_entry(mem, a, 8, &pdpte))
+				return unreadable(res, a);
 		}
 		if (!(pdpte & PTE_P))
-			return pf(res, gla, err_base);
+			return pf(res, gla, w.err_base);
 		if (pdpte & (bits(63, m) | bits(8, 5) | bits(2, 1)))
-			return pf(res, gla, err_base | PF_P | PF_RSVD);
-		levels = 2;
-		shift = 21;
-		idx_bits = 9;
-		esize = 8;
-		table = pdpte & addr_mask;
+			return pf(res, gla, w.err_base | PF_P | PF_RSVD);
+		st = walk64(mem, pdpte & addr_mask, 2, 21, addr_mask, bits(62, m) | xd_rsvd, &w, res, &gpa, &page_size);
 	} else {
 		gla &= 0xffffffffull;
-		res->gla = gla;
-		levels = 2;
-		shift = 22;
-		idx_bits = 10;
-		esize = 4;
-		table = cpu->cr3 & 0xfffff000ull;
+		res->gla = w.gla = gla;
+		st = walk32(cpu, mem, m, &w, res, &gpa, &page_size);
 	}
-
-	for (unsigned lvl = levels;; lvl--) {
-		uint64_t idx = (gla >> shift) & ((1ull << idx_bits) - 1);
-		uint64_t a = table + idx * esize, e, rsvd;
-		bool leaf;
-
-		if (!read_entry(mem, a, esize, &e)) {
-			res->status = GPT_UNREADABLE;
-			res->gpa = a;
-			return GPT_UNREADABLE;
-		}
-		if (!(e & PTE_P))
-			return pf(res, gla, err_base);
-
-		if (esize == 4) {
-			/* 32-bit paging: only a 4 MiB PDE has reserved bits (SDM table 4-4) */
-			leaf = lvl == 1 || ((cpu->cr4 & CR4_PSE) && (e & PTE_PS));
-			rsvd = 0;
-			if (lvl == 2 && leaf) {
-				unsigned mm = m < 40 ? m : 40;
-
-				rsvd = bits(21, 21) | bits(20, mm - 19);
-			}
-		} else {
-			/* PAE: bits 62:M reserved; 4/5-level: bits 51:M (62:52 are ignored) */
-			rsvd = bits(lm ? 51 : 62, m);
-			if (!nxe)
-				rsvd |= PTE_XD;
-			if (lvl >= 4)
-				rsvd |= PTE_PS;
-			leaf = lvl == 1 || ((lvl == 2 || lvl == 3) && (e & PTE_PS));
-			if (leaf && lvl == 2)
-				rsvd |= bits(20, 13);
-			else if (leaf && lvl == 3)
-				rsvd |= bits(29, 13);
-		}
-		if (e & rsvd)
-			return pf(res, gla, err_base | PF_P | PF_RSVD);
-
-		ent_gpa[nent] = a;
-		ent_val[nent] = e;
-		nent++;
-		rw = rw && (e & PTE_RW);
-		us = us && (e & PTE_US);
-		xd = xd || (nxe && (e & PTE_XD));
-
-		if (leaf) {
-			page_size = 1ull << shift;
-			if (esize == 4 && lvl == 2)
-				gpa = (e & 0xffc00000ull) | ((e >> 13) & 0xffull) << 32;
-			else if (esize == 4)
-				gpa = e & 0xfffff000ull;
-			else
-				gpa = e & addr_mask & ~(page_size - 1);
-			gpa |= gla & (page_size - 1);
-			break;
-		}
-		table = esize == 4 ? (e & 0xfffff000ull) : (e & addr_mask);
-		shift -= idx_bits;
-	}
-
-	/* Access rights, SDM 4.6.1 */
-	if (user) {
-		if (!us || (write && !rw) || (fetch && xd))
-			return pf(res, gla, err_base | PF_P);
-	} else if (fetch) {
-		if (xd || (us && (cpu->cr4 & CR4_SMEP)))
-			return pf(res, gla, err_base | PF_P);
-	} else {
-		/* explicit supervisor accesses happen only at CPL < 3, so AC alone decides */
-		if (us && (cpu->cr4 & CR4_SMAP) && (implicit || !cpu->ac))
-			return pf(res, gla, err_base | PF_P);
-		if (write && !rw && (cpu->cr0 & CR0_WP))
-			return pf(res, gla, err_base | PF_P);
-	}
-
-	/* Success: set A in every entry used, D in the final one for a write (SDM 4.8). */
-	for (unsigned i = 0; i < nent; i++) {
-		uint64_t want = ent_val[i] | PTE_A;
-		uint8_t b;
-
-		if (i == nent - 1 && write)
-			want |= PTE_D;
-		if (want == ent_val[i])
-			continue;
-		b = (uint8_t)want;
-		(void)mem->write(ent_gpa[i], &b, 1, mem->ctx);
-	}
-
+	if (st == GPT_OK)
+		st = finish(cpu, mem, &w, write, fetch, implicit, user, nxe, res);
+	if (st != GPT_OK)
+		return st;
 	res->gpa = gpa;
 	res->page_size = page_size;
 	return GPT_OK;
@@ -255,6 +279,28 @@ static uint64_t wrap(const struct gpt_cpu *cpu, uint64_t gla)
 	return gla & 0xffffffffull;
 }
 
+/* Within one page a single translation does for both passes of copy(). */
+static enum gpt_status copy_one_page(const struct gpt_cpu *cpu, const struct gpt_access *mem, uint64_t gla,
+				     uint8_t *in, const uint8_t *out, bool to_guest, size_t len, uint32_t access,
+				     struct gpt_result *res)
+{
+	uint64_t a = wrap(cpu, gla);
+
+	if (gpt_translate(cpu, mem, a, access, res) != GPT_OK)
+		return res->status;
+	bool ok = !to_guest ? mem->read(res->gpa, in, (uint32_t)len, mem->ctx)
+			    : mem->write(res->gpa, out, (uint32_t)len, mem->ctx);
+	if (!ok) {
+		res->status = GPT_UNREADABLE;
+		res->page_size = 0;
+		res->gla = a;
+		return GPT_UNREADABLE;
+	}
+	res->gla = gla;
+	res->done = len;
+	return GPT_OK;
+}
+
 static enum gpt_status copy(const struct gpt_cpu *cpu, const struct gpt_access *mem, uint64_t gla,
 			    uint8_t *in, const uint8_t *out, bool to_guest, size_t len,
 			    uint32_t access, struct gpt_result *res)
@@ -262,8 +308,9 @@ static enum gpt_status copy(const struct gpt_cpu *cpu, const struct gpt_access *
 	struct gpt_result r;
 	size_t off, n;
 
-	memset(res, 0, sizeof(*res));
-	res->gla = gla;
+	*res = (struct gpt_result){ .gla = gla };
+	if (len && (wrap(cpu, gla) & (PAGE_4K - 1)) + len <= PAGE_4K)
+		return copy_one_page(cpu, mem, gla, in, out, to_guest, len, access, res);
 	/* pass 1: every page must translate before any byte moves */
 	for (off = 0; off < len; off += n) {
 		uint64_t a = wrap(cpu, gla + off);

@@ -10,7 +10,13 @@ bool guest_ram_read(uint64_t gpa, void *buf, uint32_t len, void *ctx)
 
 	if (!src)
 		return false;
-	memcpy(buf, src, len);
+	/* A page-table entry, the walker's every read: one load, not a string copy. */
+	if (len == 8)
+		__builtin_memcpy(buf, src, 8);
+	else if (len == 4)
+		__builtin_memcpy(buf, src, 4);
+	else
+		memcpy(buf, src, len);
 	return true;
 }
 
@@ -36,17 +42,25 @@ static uint8_t guest_maxphyaddr(void)
 void vcpu_paging_state(struct vcpu *v, struct gpt_cpu *cpu)
 {
 	struct seg_desc ss;
+	uint64_t cr0 = vcpu_get_reg(v, VM_REG_CR0);
 
-	memset(cpu, 0, sizeof(*cpu));
-	cpu->cr0 = vcpu_get_reg(v, VM_REG_CR0);
-	cpu->cr3 = vcpu_get_reg(v, VM_REG_CR3);
-	cpu->cr4 = vcpu_get_reg(v, VM_REG_CR4);
-	cpu->efer = vcpu_get_reg(v, VM_REG_EFER);
+	/* Without paging a walk looks at CR0 alone: spare the other reads (EFER still says LMA). */
+	if (!(cr0 & CR0_PG)) {
+		*cpu = (struct gpt_cpu){ .cr0 = cr0, .efer = vcpu_get_reg(v, VM_REG_EFER),
+					 .maxphyaddr = guest_maxphyaddr() };
+		return;
+	}
 	vmm_ops->get_desc(v->backend, VM_REG_SS, &ss);
-	cpu->cpl = (uint8_t)SEG_DPL(ss.access); /* SS.DPL is the CPL (SDM vol. 3 5.5) */
-	cpu->ac = (vcpu_get_reg(v, VM_REG_RFLAGS) & (1u << 18)) != 0;
-	cpu->maxphyaddr = guest_maxphyaddr();
-	if ((cpu->cr0 & CR0_PG) && (cpu->cr4 & CR4_PAE) && !(cpu->efer & EFER_LMA)) {
+	*cpu = (struct gpt_cpu){
+		.cr0 = cr0,
+		.cr3 = vcpu_get_reg(v, VM_REG_CR3),
+		.cr4 = vcpu_get_reg(v, VM_REG_CR4),
+		.efer = vcpu_get_reg(v, VM_REG_EFER),
+		.cpl = (uint8_t)SEG_DPL(ss.access), /* SS.DPL is the CPL (SDM vol. 3 5.5) */
+		.ac = (vcpu_get_reg(v, VM_REG_RFLAGS) & (1u << 18)) != 0,
+		.maxphyaddr = guest_maxphyaddr(),
+	};
+	if ((cpu->cr4 & CR4_PAE) && !(cpu->efer & EFER_LMA)) {
 		cpu->pdptes_valid = true;
 		for (int i = 0; i < 4; i++)
 			cpu->pdpte[i] = vcpu_get_reg(v, (enum vm_reg)(VM_REG_PDPTE0 + i));

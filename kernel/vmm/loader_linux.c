@@ -15,6 +15,7 @@
 #include <hv/loader_linux.h>
 #include <hv/string.h>
 #include <hv/x86.h>
+#include <stdarg.h>
 
 #define MIB (1024ull * 1024)
 #define GIB (1024ull * MIB)
@@ -54,6 +55,9 @@
 
 #define BOOT_FLAG 0xaa55
 #define HDRS_MAGIC 0x53726448u /* "HdrS" */
+#define MIN_VERSION 0x020c      /* 2.12: xloadflags and the 64-bit entry */
+#define SECTOR 512
+#define SETUP_SECTS_DEFAULT 4   /* setup_sects 0 means 4 */
 #define LOADED_HIGH (1u << 0)
 #define CAN_USE_HEAP (1u << 7)
 #define XLF_KERNEL_64 (1u << 0)
@@ -75,7 +79,8 @@
 #define BIOS_AREA 0xe0000ull
 #define HIGH_MEMORY 0x100000ull
 
-static char message[160];
+/* A file name (CONFIG_FILE_MAX) and a sentence with numbers. */
+static char message[320];
 
 static uint8_t rd8(const uint8_t *p, uint32_t off) { return p[off]; }
 
@@ -181,61 +186,75 @@ struct bzimage {
 	uint64_t load;	       /* where the protected-mode kernel goes */
 };
 
-static const char *check_image(const uint8_t *image, uint64_t size, struct bzimage *bz)
+/* The message about file: "NAME: what is wrong", in the static buffer. */
+static const char *fail(const struct linux_file *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *fail(const struct linux_file *file, const char *fmt, ...)
 {
-	if (!image || size < HDR_HEADER + 4)
-		return "not a bzImage: the file is too small to hold a Linux setup header";
-	if (rd16(image, HDR_BOOT_FLAG) != BOOT_FLAG)
-		return "not a bzImage: no boot sector signature 0xaa55 at offset 0x1fe";
-	if (rd32(image, HDR_HEADER) != HDRS_MAGIC)
-		return "not a bzImage: no \"HdrS\" setup header at offset 0x202";
-	if (size < HDR_VERSION + 2)
-		return "truncated bzImage: the file ends inside its setup header";
-	bz->version = rd16(image, HDR_VERSION);
-	if (bz->version < 0x0206) {
-		fmt_snprintf(message, sizeof(message), "unsupported boot protocol version %u.%02u (hv needs 2.06 or later)",
-			     bz->version >> 8, bz->version & 0xff);
+	va_list ap;
+	int n = fmt_snprintf(message, sizeof(message), "%s: ", file->name ? file->name : "image");
+
+	if (n < 0 || (size_t)n >= sizeof(message))
 		return message;
-	}
+	va_start(ap, fmt);
+	fmt_vsnprintf(message + n, sizeof(message) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return message;
+}
+
+static const char *check_image(const struct linux_file *k, struct bzimage *bz)
+{
+	const uint8_t *image = k->data;
+	uint64_t size = k->size;
+
+	if (!image || size < HDR_HEADER + 4)
+		return fail(k, "not a bzImage: the file is too small to hold a Linux setup header");
+	if (rd16(image, HDR_BOOT_FLAG) != BOOT_FLAG)
+		return fail(k, "not a bzImage: no boot sector signature 0xaa55 at offset 0x1fe");
+	if (rd32(image, HDR_HEADER) != HDRS_MAGIC)
+		return fail(k, "not a bzImage: no \"HdrS\" setup header at offset 0x202");
+	if (size < HDR_VERSION + 2)
+		return fail(k, "truncated bzImage: the file ends inside its setup header");
+	/* The 64-bit entry (xloadflags) came with 2.12, pref_address and init_size with 2.10. */
+	bz->version = rd16(image, HDR_VERSION);
+	if (bz->version < MIN_VERSION)
+		return fail(k, "unsupported boot protocol version %u.%02u (hv needs 2.12 or later, for the 64-bit entry point)",
+			    bz->version >> 8, bz->version & 0xff);
 	bz->header_end = HDR_HEADER + rd8(image, HDR_JUMP + 1);
 	if (bz->header_end > size)
-		return "truncated bzImage: the file ends inside its setup header";
-	/* xloadflags and everything hv reads up to init_size came with protocol 2.12. */
-	if (bz->version < 0x020c || bz->header_end < HDR_FIELDS_END || !(rd16(image, HDR_XLOADFLAGS) & XLF_KERNEL_64)) {
-		fmt_snprintf(message, sizeof(message),
-			     "the kernel has no 64-bit entry point (XLF_KERNEL_64, boot protocol 2.12+; this one is %u.%02u)",
-			     bz->version >> 8, bz->version & 0xff);
-		return message;
-	}
+		return fail(k, "truncated bzImage: the file ends inside its setup header");
+	if (bz->header_end < HDR_FIELDS_END)
+		return fail(k, "bad bzImage header: it ends at offset 0x%x, before init_size", bz->header_end);
+	if (!(rd16(image, HDR_XLOADFLAGS) & XLF_KERNEL_64))
+		return fail(k, "the kernel has no 64-bit entry point (XLF_KERNEL_64 clear in xloadflags)");
 	if (!(rd8(image, HDR_LOADFLAGS) & LOADED_HIGH))
-		return "a zImage (loaded low), not a bzImage: hv loads only bzImage kernels";
+		return fail(k, "a zImage (loaded low), not a bzImage: hv loads only bzImage kernels");
 
 	uint32_t sects = rd8(image, HDR_SETUP_SECTS);
-	bz->setup_size = (uint64_t)((sects ? sects : 4) + 1) * 512;
+	bz->setup_size = (uint64_t)((sects ? sects : SETUP_SECTS_DEFAULT) + 1) * SECTOR;
 	uint64_t syssize = (uint64_t)rd32(image, HDR_SYSSIZE) * 16;
 	if (bz->setup_size >= size)
-		return "truncated bzImage: the file ends inside its real-mode setup code";
+		return fail(k, "truncated bzImage: the file ends inside its real-mode setup code (%u sectors)",
+			    sects ? sects : SETUP_SECTS_DEFAULT);
 	/* A signed kernel carries its signature after the syssize bytes: load only the kernel. */
 	bz->kernel_size = size - bz->setup_size;
 	if (syssize) {
-		if (syssize > bz->kernel_size) {
-			fmt_snprintf(message, sizeof(message),
-				     "truncated bzImage: the header says %llu KiB of kernel, the file holds %llu KiB",
-				     (unsigned long long)(syssize >> 10), (unsigned long long)(bz->kernel_size >> 10));
-			return message;
-		}
+		if (syssize > bz->kernel_size)
+			return fail(k, "truncated bzImage: the header says %llu KiB of kernel, the file holds %llu KiB",
+				    (unsigned long long)(syssize >> 10), (unsigned long long)(bz->kernel_size >> 10));
 		bz->kernel_size = syssize;
 	}
 	bz->init_size = rd32(image, HDR_INIT_SIZE);
 	if (bz->init_size < bz->kernel_size)
-		return "bad bzImage header: init_size is smaller than the kernel";
+		return fail(k, "bad bzImage header: init_size is smaller than the kernel");
 
 	/* Where it goes: its preferred address; a relocatable kernel's aligned to kernel_alignment. */
 	uint64_t pref = rd64(image, HDR_PREF_ADDRESS);
 	if (rd8(image, HDR_RELOCATABLE_KERNEL)) {
 		uint64_t align = rd32(image, HDR_KERNEL_ALIGNMENT);
 		if (align == 0 || (align & (align - 1)))
-			return "bad bzImage header: kernel_alignment is not a power of two";
+			return fail(k, "bad bzImage header: kernel_alignment 0x%llx is not a power of two",
+				    (unsigned long long)align);
 		if (!pref)
 			pref = DEFAULT_LOAD_ADDRESS;
 		bz->load = (pref + align - 1) & ~(align - 1);
@@ -336,27 +355,25 @@ static void set_boot_state(struct vcpu *v, uint64_t entry, uint64_t zero_page)
 
 /* ------------------------------------------------------------------------------------------------ */
 
-const char *linux_load(struct vm *vm, const uint8_t *image, uint64_t size, const char *cmdline,
-		       const uint8_t *initrd, uint64_t initrd_size, const struct linux_e820 *map,
-		       uint32_t map_entries, uint64_t acpi_rsdp_gpa)
+const char *linux_load(struct vm *vm, const struct linux_file *kernel, const struct linux_file *initrd,
+		       const char *cmdline, const struct linux_e820 *map, uint32_t map_entries, uint64_t acpi_rsdp_gpa)
 {
 	struct bzimage bz;
-	const char *err = check_image(image, size, &bz);
+	const char *err = check_image(kernel, &bz);
+	const uint8_t *image = kernel->data;
 
 	if (err)
 		return err;
 	if (map_entries == 0 || map_entries > LINUX_E820_MAX)
-		return "the memory map for the kernel is empty or has more than 128 entries";
+		return fail(kernel, "the memory map for the kernel is empty or has more than 128 entries");
 
 	/* The kernel: [load, load + init_size) must be RAM, inside the identity map. */
 	if (bz.load < HIGH_MEMORY || bz.load + bz.init_size > LINUX_IDENTITY_MAP ||
-	    !is_ram(vm, map, map_entries, bz.load, bz.init_size)) {
-		fmt_snprintf(message, sizeof(message),
-			     "the kernel needs %llu MiB of RAM from %llu MiB on and the VM has %llu MiB: give it more memory",
-			     (unsigned long long)mib_up(bz.init_size), (unsigned long long)(bz.load / MIB),
-			     (unsigned long long)(vm->mem_size / MIB));
-		return message;
-	}
+	    !is_ram(vm, map, map_entries, bz.load, bz.init_size))
+		return fail(kernel,
+			    "the kernel needs %llu MiB of RAM from %llu MiB on and the VM has %llu MiB: give it more memory",
+			    (unsigned long long)mib_up(bz.init_size), (unsigned long long)(bz.load / MIB),
+			    (unsigned long long)(vm->mem_size / MIB));
 
 	/* The command line, checked before anything is written. */
 	if (!cmdline)
@@ -365,15 +382,12 @@ const char *linux_load(struct vm *vm, const uint8_t *image, uint64_t size, const
 	uint64_t cmdline_max = rd32(image, HDR_CMDLINE_SIZE);
 	if (cmdline_max > CMDLINE_MAX)
 		cmdline_max = CMDLINE_MAX;
-	if (cmdline_len > cmdline_max) {
-		fmt_snprintf(message, sizeof(message),
-			     "the kernel command line is too long (%llu bytes, the kernel takes at most %llu)",
-			     (unsigned long long)cmdline_len, (unsigned long long)cmdline_max);
-		return message;
-	}
+	if (cmdline_len > cmdline_max)
+		return fail(kernel, "the kernel command line is too long (%llu bytes, the kernel takes at most %llu)",
+			    (unsigned long long)cmdline_len, (unsigned long long)cmdline_max);
 
 	/* The initrd: as high as it may go, below initrd_addr_max and clear of the kernel. */
-	uint64_t initrd_gpa = 0;
+	uint64_t initrd_gpa = 0, initrd_size = initrd ? initrd->size : 0;
 	if (initrd_size) {
 		uint64_t addr_max = rd32(image, HDR_INITRD_ADDR_MAX);
 		if (!addr_max)
@@ -381,27 +395,25 @@ const char *linux_load(struct vm *vm, const uint8_t *image, uint64_t size, const
 		initrd_gpa = initrd_size < 4 * GIB ? place_high(vm, map, map_entries, initrd_size, addr_max + 1, bz.load,
 								bz.load + bz.init_size)
 						   : 0;
-		if (!initrd_gpa) {
-			fmt_snprintf(message, sizeof(message),
-				     "initrd (%llu MiB) larger than the VM's free memory (%llu MiB VM, the kernel takes %llu MiB)",
-				     (unsigned long long)mib_up(initrd_size), (unsigned long long)(vm->mem_size / MIB),
-				     (unsigned long long)mib_up(bz.init_size));
-			return message;
-		}
+		if (!initrd_gpa)
+			return fail(initrd,
+				    "initrd of %llu MiB is larger than the VM's free memory (%llu MiB VM, the kernel takes %llu MiB)",
+				    (unsigned long long)mib_up(initrd_size), (unsigned long long)(vm->mem_size / MIB),
+				    (unsigned long long)mib_up(bz.init_size));
 	}
 
 	uint8_t *bp = vm_gpa_to_hva(vm, LINUX_ZERO_PAGE_GPA, BP_SIZE);
 	char *cl = vm_gpa_to_hva(vm, LINUX_CMDLINE_GPA, cmdline_len + 1);
 	uint8_t *stack = vm_gpa_to_hva(vm, LINUX_STACK_TOP - PAGE, PAGE);
 	if (!bp || !cl || !stack)
-		return "the VM has no RAM below 64 KiB for the kernel's boot data";
+		return fail(kernel, "the VM has no RAM below 64 KiB for the kernel's boot data");
 	if ((err = build_gdt(vm)) || (err = build_page_tables(vm)))
-		return err;
+		return fail(kernel, "%s", err);
 
 	/* The protected-mode kernel, and the initrd. */
 	memcpy(vm_gpa_to_hva(vm, bz.load, bz.kernel_size), image + bz.setup_size, bz.kernel_size);
 	if (initrd_size)
-		memcpy(vm_gpa_to_hva(vm, initrd_gpa, initrd_size), initrd, initrd_size);
+		memcpy(vm_gpa_to_hva(vm, initrd_gpa, initrd_size), initrd->data, initrd_size);
 	memcpy(cl, cmdline, cmdline_len + 1);
 	memset(stack, 0, PAGE);
 

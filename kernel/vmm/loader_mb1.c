@@ -211,7 +211,7 @@ static const char *place_modules(struct placement *p, struct mb1_info *mbi, cons
 	return NULL;
 }
 
-static void set_boot_state(struct vcpu *v, uint32_t entry, uint32_t mbi)
+void multiboot_boot_state(struct vcpu *v, uint32_t magic, uint32_t entry, uint32_t info)
 {
 	struct vcpu_boot_state *b = &v->boot;
 
@@ -220,9 +220,9 @@ static void set_boot_state(struct vcpu *v, uint32_t entry, uint32_t mbi)
 	b->rip = entry;
 	b->rflags = 0x2;
 	b->cr0 = CR0_PE | CR0_ET;
-	b->gpr[VM_REG_RAX] = MB1_BOOTLOADER_MAGIC;
-	b->gpr[VM_REG_RBX] = mbi;
-	/* Flat 32-bit segments (spec 3.2); the selectors are hv's choice. */
+	b->gpr[VM_REG_RAX] = magic;
+	b->gpr[VM_REG_RBX] = info;
+	/* Flat 32-bit segments; the selectors are hv's choice. */
 	b->code = (struct seg_desc){ 0, 0xffffffffu, 0x9b | SEG_ACCESS_DB | SEG_ACCESS_G, 0x08 };
 	b->data = (struct seg_desc){ 0, 0xffffffffu, 0x93 | SEG_ACCESS_DB | SEG_ACCESS_G, 0x10 };
 	b->gdtr = (struct seg_desc){ 0, 0, 0, 0 };
@@ -264,6 +264,6 @@ const char *mb1_load(struct vm *vm, const uint8_t *image, uint64_t size, const c
 		return err;
 	if (!mbi->cmdline || !mbi->boot_loader_name || !mbi->mmap_addr)
 		return "the boot information does not fit in the VM's memory";
-	set_boot_state(&vm->vcpus[0], entry, mbi_gpa);
+	multiboot_boot_state(&vm->vcpus[0], MB1_BOOTLOADER_MAGIC, entry, mbi_gpa);
 	return NULL;
 }

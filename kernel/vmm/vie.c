@@ -4,7 +4,6 @@
  * and the opcode map of appendix A; segmentation follows SDM vol. 3 chapter 5.
  */
 #include <hv/vie.h>
-#include <hv/string.h>
 
 #define RFLAGS_CF (1ull << 0)
 #define RFLAGS_PF (1ull << 2)
@@ -56,19 +55,32 @@ static int fetch8(struct dec *d, uint8_t *out)
 	return VIE_OK;
 }
 
-/* size bytes little-endian; sign-extended when sx */
+/* size bytes little-endian; sign-extended when sx. The bounds are checked once: the first byte
+ * missing is past the 15th (too long) or past what was given (truncated), as with fetch8. */
 static int fetchn(struct dec *d, unsigned size, bool sx, int64_t *out)
 {
-	uint64_t v = 0;
-	uint8_t c;
-	int r;
+	const uint8_t *p = d->b + d->i;
+	uint64_t v;
 
-	for (unsigned k = 0; k < size; k++) {
-		r = fetch8(d, &c);
-		if (r)
-			return r;
-		v |= (uint64_t)c << (8 * k);
+	if (d->i + size > VIE_INST_MAX || d->i + size > d->n)
+		return d->n < VIE_INST_MAX ? VIE_TRUNCATED : VIE_TOO_LONG;
+	/* each a single load on a little-endian host */
+	switch (size) {
+	case 1:
+		v = p[0];
+		break;
+	case 2:
+		v = (uint64_t)p[0] | (uint64_t)p[1] << 8;
+		break;
+	case 4:
+		v = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+		break;
+	default: /* 8: a 64-bit moffs */
+		v = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+		    (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+		break;
 	}
+	d->i += size;
 	if (sx && size < 8 && (v & (1ull << (8 * size - 1))))
 		v |= ~0ull << (8 * size);
 	*out = (int64_t)v;
@@ -151,12 +163,8 @@ int vie_decode(struct vie *v, const uint8_t *bytes, unsigned n, enum vie_mode mo
 	uint8_t c, mod, regf, rm;
 	int r;
 
-	memset(v, 0, sizeof(*v));
-	v->mode = (uint8_t)mode;
-	v->seg_prefix = VIE_NOREG;
-	v->seg = VM_REG_DS;
-	v->base = v->index = v->reg = VIE_NOREG;
-	v->scale = 1;
+	*v = (struct vie){ .mode = (uint8_t)mode, .seg_prefix = VIE_NOREG, .seg = VM_REG_DS, .base = VIE_NOREG,
+			   .index = VIE_NOREG, .reg = VIE_NOREG, .scale = 1 };
 	if (mode != VIE_MODE16 && mode != VIE_MODE32 && mode != VIE_MODE64)
 		return VIE_UNSUPPORTED;
 
@@ -525,7 +533,7 @@ static void write_gpr(struct emu *e, uint8_t reg, bool high8, unsigned size, uin
 }
 
 /* the memory operand's offset; rsp is the value to use for a RSP base */
-static uint64_t ea(struct emu *e, uint64_t rsp)
+static uint64_t ea_rsp(struct emu *e, uint64_t rsp)
 {
 	const struct vie *v = e->v;
 	uint64_t a = (uint64_t)v->disp;
@@ -537,6 +545,12 @@ static uint64_t ea(struct emu *e, uint64_t rsp)
 	if (v->index != VIE_NOREG)
 		a += get(e, (enum vm_reg)v->index) * v->scale;
 	return a & mask_of(v->addrsize);
+}
+
+/* the memory operand's offset with RSP as it is (read only when it is the base) */
+static uint64_t ea(struct emu *e)
+{
+	return ea_rsp(e, e->v->base == VM_REG_RSP ? get(e, VM_REG_RSP) : 0);
 }
 
 static int seg_fault(struct emu *e, uint8_t seg)
@@ -551,14 +565,13 @@ static int seg_fault(struct emu *e, uint8_t seg)
 /* seg:off -> linear address for an access of size bytes, with the CPU's segmentation checks */
 static int linear(struct emu *e, uint8_t seg, uint64_t off, unsigned size, bool write, uint64_t *gla)
 {
-	struct seg_desc sd;
+	struct seg_desc sd = { 0 };
 
 	if (e->v->mode == VIE_MODE64) {
 		unsigned vbits = (get(e, VM_REG_CR4) & CR4_LA57) ? 57 : 48;
 		uint64_t la = off, last;
 
 		if (seg == VM_REG_FS || seg == VM_REG_GS) {
-			memset(&sd, 0, sizeof(sd));
 			e->ops->get_seg(e->ctx, (enum vm_reg)seg, &sd);
 			la += sd.base;
 		}
@@ -571,7 +584,6 @@ static int linear(struct emu *e, uint8_t seg, uint64_t off, unsigned size, bool 
 		return VIE_OK;
 	}
 
-	memset(&sd, 0, sizeof(sd));
 	e->ops->get_seg(e->ctx, (enum vm_reg)seg, &sd);
 	if ((get(e, VM_REG_CR0) & CR0_PE) && !(get(e, VM_REG_RFLAGS) & RFLAGS_VM)) {
 		unsigned type = sd.access & 0xf;
@@ -699,11 +711,10 @@ static int done(struct emu *e)
 
 static unsigned stack_size(struct emu *e)
 {
-	struct seg_desc ss;
+	struct seg_desc ss = { 0 };
 
 	if (e->v->mode == VIE_MODE64)
 		return 8;
-	memset(&ss, 0, sizeof(ss));
 	e->ops->get_seg(e->ctx, VM_REG_SS, &ss);
 	return (ss.access & SEG_ACCESS_DB) ? 4 : 2;
 }
@@ -760,13 +771,13 @@ int vie_emulate(const struct vie *v, const struct vie_ops *ops, void *ctx, struc
 	uint64_t a, b, res, rflags, off;
 	int r;
 
-	memset(exc, 0, sizeof(*exc));
+	*exc = (struct vie_exc){ 0 };
 	if (v->op == VIE_OP_NONE || v->len == 0)
 		return VIE_UNSUPPORTED;
 
 	switch (v->op) {
 	case VIE_OP_MOV:
-		off = ea(&e, get(&e, VM_REG_RSP));
+		off = ea(&e);
 		if (v->form == VIE_FORM_REG_MEM) {
 			r = mread(&e, v->seg, off, size, false, &a);
 			if (r)
@@ -783,7 +794,7 @@ int vie_emulate(const struct vie *v, const struct vie_ops *ops, void *ctx, struc
 
 	case VIE_OP_MOVZX:
 	case VIE_OP_MOVSX:
-		off = ea(&e, get(&e, VM_REG_RSP));
+		off = ea(&e);
 		r = mread(&e, v->seg, off, v->memsize, false, &a);
 		if (r)
 			return r;
@@ -801,7 +812,7 @@ int vie_emulate(const struct vie *v, const struct vie_ops *ops, void *ctx, struc
 	case VIE_OP_XOR:
 	case VIE_OP_CMP:
 	case VIE_OP_TEST:
-		off = ea(&e, get(&e, VM_REG_RSP));
+		off = ea(&e);
 		r = mread(&e, v->seg, off, size, v->rmw, &b);
 		if (r)
 			return r;
@@ -829,7 +840,7 @@ int vie_emulate(const struct vie *v, const struct vie_ops *ops, void *ctx, struc
 		const unsigned bits = 8 * size;
 		uint64_t bit;
 
-		off = ea(&e, get(&e, VM_REG_RSP));
+		off = ea(&e);
 		if (v->form == VIE_FORM_MEM_IMM) {
 			bit = (uint64_t)v->imm & (bits - 1);
 		} else {
@@ -851,7 +862,7 @@ int vie_emulate(const struct vie *v, const struct vie_ops *ops, void *ctx, struc
 	}
 
 	case VIE_OP_XCHG:
-		off = ea(&e, get(&e, VM_REG_RSP));
+		off = ea(&e);
 		r = mread(&e, v->seg, off, size, true, &a);
 		if (r)
 			return r;
@@ -869,7 +880,7 @@ int vie_emulate(const struct vie *v, const struct vie_ops *ops, void *ctx, struc
 		const unsigned ss = stack_size(&e);
 		uint64_t rsp = get(&e, VM_REG_RSP), sp;
 
-		off = ea(&e, rsp); /* address computed before RSP moves */
+		off = ea_rsp(&e, rsp); /* address computed before RSP moves */
 		r = mread(&e, v->seg, off, size, false, &a);
 		if (r)
 			return r;
@@ -889,7 +900,7 @@ int vie_emulate(const struct vie *v, const struct vie_ops *ops, void *ctx, struc
 		if (r)
 			return r;
 		nrsp = merge(rsp, rsp + size, ss);
-		off = ea(&e, nrsp); /* an RSP base sees the value after the pop */
+		off = ea_rsp(&e, nrsp); /* an RSP base sees the value after the pop */
 		r = mwrite(&e, v->seg, off, size, a);
 		if (r)
 			return r;

@@ -48,10 +48,12 @@ bool vcpu_interrupt_pending(struct vcpu *v)
 static void vcpu_service_time(struct vplatform *p, struct vcpu *v)
 {
 	uint64_t now = vplatform_now_ns(p);
-
-	if (vplatform_next_deadline(p, v) <= now)
-		vplatform_advance(p, v, now);
 	uint64_t next = vplatform_next_deadline(p, v);
+
+	if (next <= now) {
+		vplatform_advance(p, v, now);
+		next = vplatform_next_deadline(p, v);
+	}
 	v->deadline_tsc = vplatform_ns_to_tsc(p, next);
 	if (next == VDEV_NEVER) {
 		lapic_timer_stop();
@@ -94,7 +96,7 @@ static void vcpu_choose_event(struct vplatform *p, struct vcpu *v)
 		v->intr_hint = 1; /* look again once the exception is delivered */
 		return;
 	}
-	if (nmi && !vcpu_get_reg(v, VM_REG_INTR_SHADOW)) {
+	if (nmi && !vcpu_get_reg(v, VM_REG_INTR_SHADOW) && !vcpu_get_reg(v, VM_REG_NMI_BLOCKED)) {
 		vlapic_take_nmi(vl);
 		vcpu_inject_event(v, VM_INTINFO_NMI, IDT_NMI);
 		return;
@@ -118,8 +120,10 @@ void vintr_before_entry(struct vcpu *v)
 	struct vplatform *p = v->vm->plat;
 	spin_lock(&p->lock);
 
+	bool timers = v->intr_hint != VINTR_HINT_EVENTS || rdtsc() >= v->deadline_tsc;
 	v->intr_hint = 0;
-	vcpu_service_time(p, v);
+	if (timers)
+		vcpu_service_time(p, v);
 	vcpu_choose_event(p, v);
 	spin_unlock(&p->lock);
 }

@@ -8,10 +8,10 @@
 #include <hv/vplatform.h>
 #include <hv/x86.h>
 
-#define GUEST_RAM_ALIGN 0x200000ull
-
 const struct vmm_ops *vmm_ops;
 static uint32_t vm_next_id;
+static struct vm *published[VM_MAX_VMS];
+static volatile uint32_t published_count;
 
 static const char *const suspend_names[] = {
 	[VM_SUSPEND_NONE] = "running",	    [VM_SUSPEND_RESET] = "reset",
@@ -25,6 +25,16 @@ const char *vm_suspend_name(enum vm_suspend_how how)
 	return how <= VM_SUSPEND_ERROR ? suspend_names[how] : "unknown";
 }
 
+void vm_publish(struct vm *vm)
+{
+	if (published_count < VM_MAX_VMS)
+		published[published_count++] = vm;
+}
+
+uint32_t vm_published_count(void) { return published_count; }
+
+struct vm *vm_published(uint32_t index) { return index < published_count ? published[index] : NULL; }
+
 struct vm *vm_create(const char *name, uint64_t mem_size, uint32_t vcpu_count, const char **err)
 {
 	if (vcpu_count == 0 || vcpu_count > VM_MAX_VCPUS) {
@@ -37,6 +47,7 @@ struct vm *vm_create(const char *name, uint64_t mem_size, uint32_t vcpu_count, c
 		return NULL;
 	}
 	strlcpy(vm->name, name, sizeof(vm->name));
+	vm->start_tsc = rdtsc();
 	vm->id = vm_next_id++;
 	vm->vcpu_count = vcpu_count;
 	for (uint32_t i = 0; i < vcpu_count; i++) {
@@ -74,13 +85,15 @@ void vm_suspend(struct vm *vm, enum vm_suspend_how how, const char *why)
 
 	if (!__atomic_compare_exchange_n(&vm->suspended, &none, how, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return;
-	/* The VM's other vcpus may be in the guest or asleep on their CPUs: make them look. */
-	for (uint32_t i = 0; i < vm->vcpu_count; i++)
-		vcpu_notify_urgent(&vm->vcpus[i]);
+	vm->stop_tsc = rdtsc();
+	/* Said first: the vcpus' CPUs print the VM's exit statistics once they have stopped. */
 	if (how == VM_SUSPEND_EXIT)
 		pr_info("vm %s exit %u", vm->name, vm->exit_status);
 	else
 		pr_info("vm %s stopped: %s%s%s", vm->name, vm_suspend_name(how), why ? ": " : "", why ? why : "");
+	/* The VM's other vcpus may be in the guest or asleep on their CPUs: make them look. */
+	for (uint32_t i = 0; i < vm->vcpu_count; i++)
+		vcpu_notify_urgent(&vm->vcpus[i]);
 }
 
 uint64_t vcpu_get_reg(struct vcpu *v, enum vm_reg reg)

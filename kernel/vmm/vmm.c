@@ -25,6 +25,7 @@ extern const struct vmm_ops vmm_ops_svm __attribute__((weak));
 
 static struct hv_config config;
 static volatile uint32_t vms_running;
+static uint32_t vms_refused; /* VMs of the config that could not be created: test-exit reports failure */
 
 bool vmm_vms_running(void) { return vms_running != 0; }
 
@@ -89,12 +90,27 @@ static const char *vm_load_linux(struct vm *vm, const struct vm_config *vc, cons
 				 const struct loader_module *mods)
 {
 	static struct linux_e820 map[LINUX_E820_MAX];
+	static char initrd_name[CONFIG_FILE_MAX];
 	uint32_t n = linux_e820_default(vm, map, LINUX_E820_MAX);
+	struct linux_file kernel = { image, size, vc->kernel }, initrd = { 0 };
 
 	if (vc->module_count > 1)
 		return "a Linux kernel takes one module, its initrd";
-	return linux_load(vm, image, size, vc->cmdline, vc->module_count ? mods[0].data : NULL,
-			  vc->module_count ? mods[0].size : 0, map, n, vm->acpi_rsdp);
+	if (vc->module_count) {
+		strlcpy(initrd_name, vc->modules[0], first_word_length(vc->modules[0]) + 1);
+		initrd = (struct linux_file){ mods[0].data, mods[0].size, initrd_name };
+	}
+	return linux_load(vm, &kernel, vc->module_count ? &initrd : NULL, vc->cmdline, map, n, vm->acpi_rsdp);
+}
+
+/* A Multiboot2 kernel gets the same memory map as a Linux guest: the VM's real layout. */
+static const char *vm_load_mb2(struct vm *vm, const struct vm_config *vc, const uint8_t *image, uint64_t size,
+			       const struct loader_module *mods)
+{
+	static struct linux_e820 map[LINUX_E820_MAX];
+	uint32_t n = linux_e820_default(vm, map, LINUX_E820_MAX);
+
+	return mb2_load(vm, image, size, vc->cmdline, mods, vc->module_count, map, n, vm->acpi_rsdp);
 }
 
 static const char *vm_load(struct vm *vm, const struct vm_config *vc, const struct boot_info *bi)
@@ -113,27 +129,31 @@ static const char *vm_load(struct vm *vm, const struct vm_config *vc, const stru
 	const uint8_t *image = phys_to_virt(k->base);
 	if (linux_is_bzimage(image, k->size))
 		return vm_load_linux(vm, vc, image, k->size, mods);
+	if (mb2_has_header(image, k->size))
+		return vm_load_mb2(vm, vc, image, k->size, mods);
 	return mb1_load(vm, image, k->size, vc->cmdline, mods, vc->module_count);
 }
 
-/* The CPU for each vcpu: the configured pin, or the next CPU nobody has claimed. */
+/* A refused VM leaves the CPUs of its first n vcpus to the VMs after it. */
+static void vm_release_cpus(struct vm *vm, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		cpus[vm->vcpus[i].host_cpu].vcpu = NULL;
+}
+
+/* The CPU of each vcpu: its pin, automatic ones filled in by vmm_check_config. */
 static bool vm_assign_cpus(struct vm *vm, const struct vm_config *vc, const char **err)
 {
-	static uint32_t next_auto = 1;
-
 	for (uint32_t i = 0; i < vm->vcpu_count; i++) {
 		uint32_t cpu = vc->pin[i];
-		if (cpu == CONFIG_PIN_AUTO) {
-			while (next_auto < cpu_count && cpus[next_auto].vcpu)
-				next_auto++;
-			cpu = next_auto < cpu_count ? next_auto : 0;
-		}
 		if (cpu >= cpu_count || cpus[cpu].state != CPU_ONLINE || !cpus[cpu].vmm_ready) {
 			*err = "pinned to a CPU that does not exist or is not running";
+			vm_release_cpus(vm, i);
 			return false;
 		}
 		if (cpus[cpu].vcpu) {
 			*err = "pinned to a CPU that already runs a vcpu";
+			vm_release_cpus(vm, i);
 			return false;
 		}
 		vm->vcpus[i].host_cpu = cpu;
@@ -158,6 +178,7 @@ static bool vm_start(const struct vm_config *vc, const struct boot_info *bi)
 		return false;
 	}
 	__atomic_fetch_add(&vms_running, 1, __ATOMIC_SEQ_CST);
+	vm_publish(vm);
 	pr_info("vm %s: %u vcpu, %lu MiB, kernel %s", vm->name, vm->vcpu_count, vm->mem_size >> 20, vc->kernel);
 	return true;
 }
@@ -196,12 +217,18 @@ void vmm_start_vms(const struct boot_info *bi)
 	}
 	if (config_parse(phys_to_virt(cfg->base), cfg->size, &config, err, sizeof(err)))
 		boot_error("config " CONFIG_FILE " %s", err);
+	/* A config that does not parse says nothing reliable about any VM: nothing runs. A VM that
+	 * cannot be created (bad image, no memory, bad pin) is refused alone; the others run. */
+	bool ok[CONFIG_MAX_VMS];
+	vmm_check_config(&config, bi, CONFIG_FILE, ok);
 	uint32_t started = 0;
 	for (uint32_t i = 0; i < config.vm_count; i++)
-		started += vm_start(&config.vms[i], bi);
-	if (started < config.vm_count)
-		boot_error("config " CONFIG_FILE ": %u of %u VMs could not be created", config.vm_count - started,
-			   config.vm_count);
+		started += ok[i] && vm_start(&config.vms[i], bi);
+	vms_refused = config.vm_count - started;
+	if (vms_refused && !started)
+		boot_error("config " CONFIG_FILE ": %u of %u VMs could not be created", vms_refused, config.vm_count);
+	if (vms_refused)
+		pr_warn("config " CONFIG_FILE ": %u of %u VMs refused, the others run", vms_refused, config.vm_count);
 	for (uint32_t i = 1; i < cpu_count; i++)
 		if (cpus[i].vcpu)
 			lapic_send_ipi(cpus[i].apic_id, APIC_DM_FIXED | VECTOR_KICK);
@@ -214,11 +241,12 @@ static void vm_vcpu_done(struct vcpu *v)
 	if (__atomic_sub_fetch(&vm->vcpus_running, 1, __ATOMIC_SEQ_CST))
 		return;
 	vplatform_stop(vm);
+	vm_print_exit_stats(vm);
 	if (__atomic_sub_fetch(&vms_running, 1, __ATOMIC_SEQ_CST))
 		return;
 	pr_info("all vms stopped");
 	if (hv_options.test_exit)
-		test_exit(true);
+		test_exit(!vms_refused);
 }
 
 _Noreturn void vmm_cpu_loop(void)

@@ -143,10 +143,13 @@ static bool vlapic_msr(struct vcpu *v, uint32_t msr, uint64_t *value, bool write
 {
 	struct vplatform *p = v->vm->plat;
 	spin_lock(&p->lock);
+	uint64_t deadline = vlapic_next_deadline(v->vlapic);
 	bool ok = write ? vlapic_msr_write(v->vlapic, msr, *value) : vlapic_msr_read(v->vlapic, msr, value);
+	/* An EOI, ICR or TPR write leaves the timer: then only the pending events need a look. */
+	uint32_t hint = vlapic_next_deadline(v->vlapic) == deadline ? VINTR_HINT_EVENTS : VINTR_HINT_ALL;
 
 	spin_unlock(&p->lock);
-	v->intr_hint = 1;
+	__atomic_fetch_or(&v->intr_hint, hint, __ATOMIC_RELAXED); /* never lowers another's hint */
 	return ok;
 }
 

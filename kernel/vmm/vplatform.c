@@ -1,6 +1,7 @@
 /* The PC platform every VM gets, and how its devices are wired to each other and to the vcpus. */
 #include <hv/apic.h>
 #include <hv/console.h>
+#include <hv/loader_linux.h>
 #include <hv/mm.h>
 #include <hv/percpu.h>
 #include <hv/string.h>
@@ -210,7 +211,44 @@ static bool env_write_gpa(void *ctx, uint64_t gpa, const void *buf, uint32_t len
 	return true;
 }
 
-/* A VM's console line, prefixed with its name, in one console write so lines never interleave. */
+static void output_keep(struct vplatform *p, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		p->output[p->output_head++] = s[i];
+		if (p->output_head == VPLATFORM_OUTPUT_RING) {
+			p->output_head = 0;
+			p->output_wrapped = true;
+		}
+	}
+}
+
+uint32_t vplatform_console_history(struct vm *vm, char *buf, uint32_t size)
+{
+	struct vplatform *p = vm->plat;
+	uint32_t n = 0;
+
+	spin_lock(&p->lock);
+	if (p->output_wrapped)
+		for (uint32_t i = p->output_head; i < VPLATFORM_OUTPUT_RING && n < size; i++)
+			buf[n++] = p->output[i];
+	for (uint32_t i = 0; i < p->output_head && n < size; i++)
+		buf[n++] = p->output[i];
+	spin_unlock(&p->lock);
+	return n;
+}
+
+uint32_t vplatform_console_input(struct vm *vm, const char *buf, uint32_t len)
+{
+	struct vplatform *p = vm->plat;
+
+	spin_lock(&p->lock);
+	uint32_t n = vuart_receive(&p->uart, buf, len);
+	spin_unlock(&p->lock);
+	return n;
+}
+
+/* A VM's console line, prefixed with its name, in one console write so lines never interleave;
+ * also kept in the VM's output ring for the operator's `log` command. */
 static void vm_console_line(void *ctx, const char *line, size_t len)
 {
 	struct vm *vm = ctx;
@@ -226,6 +264,8 @@ static void vm_console_line(void *ctx, const char *line, size_t len)
 	n += len;
 	buf[n++] = '\n';
 	console_write(buf, n);
+	output_keep(vm->plat, line, len);
+	output_keep(vm->plat, "\n", 1);
 }
 
 /* Port 0xf4: a write of v stops the VM with status v (QEMU's isa-debug-exit, as seen by a guest). */
@@ -301,8 +341,8 @@ static bool platform_register(struct vm *vm, struct vplatform *p)
 	       !vm_register_ioport(vm, VPLATFORM_PM_BASE, VPLATFORM_PM_BASE + 5, vpower_pm1_io, &p->power, false) &&
 	       !vm_register_ioport(vm, 0xcf9, 0xcf9, vpower_reset_io, &p->power, false) &&
 	       !vm_register_ioport(vm, 0x64, 0x64, vpower_reset_io, &p->power, false) &&
-	       !vm_register_mmio(vm, VIOAPIC_BASE, VIOAPIC_MMIO_SIZE, ioapic_mmio, &p->ioapic) &&
-	       !vm_register_mmio(vm, VHPET_BASE, VHPET_SIZE, hpet_mmio, p);
+	       !vm_register_mmio(vm, VIOAPIC_BASE, VIOAPIC_MMIO_SIZE, ioapic_mmio, &p->ioapic, false) &&
+	       !vm_register_mmio(vm, VHPET_BASE, VHPET_SIZE, hpet_mmio, p, true);
 }
 
 /* The guest's ACPI tables go in the top 64 KiB of its RAM, with a copy of the RSDP in the BIOS
@@ -322,6 +362,18 @@ static bool platform_acpi_tables(struct vm *vm)
 	vm->acpi_base = base;
 	vm->acpi_rsdp = layout.rsdp;
 	return true;
+}
+
+/* fw_cfg: the VM's CPU count and RAM size, and its memory map as etc/e820, the file SeaBIOS and OVMF
+ * build their own map from (QEMU's layout: le64 address, le64 length, le32 type). */
+static bool platform_fwcfg(struct vm *vm, struct vplatform *p)
+{
+	struct linux_e820 map[3 + 2 * VM_MAX_MEMSEGS]; /* two reserved ranges, ACPI, two RAM ranges a segment */
+	uint32_t n = linux_e820_default(vm, map, sizeof(map) / sizeof(map[0]));
+
+	vfwcfg_init(&p->fwcfg, (uint16_t)vm->vcpu_count, vm->mem_size);
+	return vfwcfg_add_file(&p->fwcfg, "etc/e820", map, n * (uint32_t)sizeof(map[0])) &&
+	       !vm_register_ioport(vm, VFWCFG_PORT_SELECTOR, VFWCFG_PORT_DATA, vfwcfg_io, &p->fwcfg, false);
 }
 
 bool vplatform_init(struct vm *vm)
@@ -354,7 +406,7 @@ bool vplatform_init(struct vm *vm)
 	vuart_init(&p->uart, vm_console_line, vm);
 	vuart_connect_irq(&p->uart, uart_set_irq, p);
 	p->power = (struct vpower){ .vm = vm, .pm_base = VPLATFORM_PM_BASE };
-	return platform_acpi_tables(vm) && platform_register(vm, p);
+	return platform_acpi_tables(vm) && platform_fwcfg(vm, p) && platform_register(vm, p);
 }
 
 void vplatform_stop(struct vm *vm)

@@ -12,6 +12,7 @@
 
 #define LCR_DLAB 0x80
 #define LSR_DATA_READY 0x01
+#define LSR_OVERRUN 0x02
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define IER_RX_DATA 0x01
@@ -23,6 +24,7 @@
 #define IIR_FIFO_ENABLED 0xc0
 #define MSR_DCD_DSR_CTS 0xb0
 #define MCR_LOOPBACK 0x10
+#define FCR_CLEAR_RX 0x02
 
 void vuart_init(struct vuart *u, vuart_emit_t emit, void *ctx)
 {
@@ -40,7 +42,7 @@ void vuart_connect_irq(struct vuart *u, vuart_irq_t irq, void *ctx)
 /* Interrupt sources by priority (PC16550D table 4): received data, then transmitter empty. */
 static uint8_t vuart_iir(const struct vuart *u)
 {
-	if ((u->ier & IER_RX_DATA) && u->rx_full)
+	if ((u->ier & IER_RX_DATA) && u->rx_count)
 		return IIR_RX_DATA;
 	if ((u->ier & IER_THRE) && u->thre_pending)
 		return IIR_THRE;
@@ -57,6 +59,37 @@ static void vuart_update_irq(struct vuart *u)
 	u->irq_level = level;
 	if (u->irq)
 		u->irq(u->irq_ctx, level);
+}
+
+static bool rx_push(struct vuart *u, uint8_t c)
+{
+	if (u->rx_count == VUART_RX_FIFO) {
+		u->overrun = true;
+		return false;
+	}
+	u->rx[(u->rx_head + u->rx_count++) % VUART_RX_FIFO] = c;
+	return true;
+}
+
+static uint8_t rx_pop(struct vuart *u)
+{
+	if (!u->rx_count) /* an empty FIFO: RBR still holds the last byte */
+		return u->rx[(u->rx_head + VUART_RX_FIFO - 1) % VUART_RX_FIFO];
+	uint8_t c = u->rx[u->rx_head];
+	u->rx_head = (uint8_t)((u->rx_head + 1) % VUART_RX_FIFO);
+	u->rx_count--;
+	return c;
+}
+
+uint32_t vuart_receive(struct vuart *u, const char *buf, uint32_t len)
+{
+	uint32_t n = 0;
+
+	/* In loopback the receiver is cut off from the line (PC16550D, MCR bit 4). */
+	while (n < len && !(u->mcr & MCR_LOOPBACK) && rx_push(u, (uint8_t)buf[n]))
+		n++;
+	vuart_update_irq(u);
+	return n;
 }
 
 void vuart_flush(struct vuart *u)
@@ -95,8 +128,7 @@ static uint8_t vuart_read(struct vuart *u, unsigned reg)
 	case REG_DATA:
 		if (dlab)
 			return u->dll;
-		u->rx_full = false; /* only loopback ever receives */
-		return u->rx;
+		return rx_pop(u);
 	case REG_IER:
 		return dlab ? u->dlm : u->ier;
 	case REG_IIR: {
@@ -109,8 +141,12 @@ static uint8_t vuart_read(struct vuart *u, unsigned reg)
 		return u->lcr;
 	case REG_MCR:
 		return u->mcr;
-	case REG_LSR:
-		return LSR_THRE | LSR_TEMT | (u->rx_full ? LSR_DATA_READY : 0); /* output completes at once */
+	case REG_LSR: {
+		/* Output completes at once; reading LSR clears the error bits. */
+		uint8_t lsr = LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DATA_READY : 0) | (u->overrun ? LSR_OVERRUN : 0);
+		u->overrun = false;
+		return lsr;
+	}
 	case REG_MSR:
 		return u->mcr & MCR_LOOPBACK ? loopback_msr(u->mcr) : MSR_DCD_DSR_CTS;
 	default:
@@ -127,8 +163,7 @@ static void vuart_write(struct vuart *u, unsigned reg, uint8_t v)
 		if (dlab) {
 			u->dll = v;
 		} else if (u->mcr & MCR_LOOPBACK) {
-			u->rx = v; /* the transmitter feeds the receiver */
-			u->rx_full = true;
+			rx_push(u, v); /* the transmitter feeds the receiver */
 		} else {
 			vuart_transmit(u, v);
 		}
@@ -144,7 +179,9 @@ static void vuart_write(struct vuart *u, unsigned reg, uint8_t v)
 			u->ier = v & 0x0f;
 		}
 		break;
-	case REG_IIR: /* FCR: FIFO control, nothing to model */
+	case REG_IIR: /* FCR: only "clear the receive FIFO" matters to a model without timing */
+		if (v & FCR_CLEAR_RX)
+			u->rx_count = 0;
 		break;
 	case REG_LCR:
 		u->lcr = v;

@@ -2,6 +2,7 @@
 #include <hv/console.h>
 #include <hv/mm.h>
 #include <hv/string.h>
+#include <hv/virt_firmware.h>
 #include <hv/x86.h>
 
 #include "vmcs.h"
@@ -9,8 +10,6 @@
 
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_XSAVE (1u << 26)
-#define FEATURE_CONTROL_LOCKED (1ull << 0)
-#define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 #define VMX_BASIC_TRUE_CONTROLS (1ull << 55)
 #define EPT_CAP_WALK_4 (1ull << 6)
 #define EPT_CAP_WB (1ull << 14)
@@ -72,10 +71,11 @@ const char *vmx_probe(void)
 {
 	if (!(cpuid(1, 0).ecx & CPUID1_ECX_VMX))
 		return "this Intel CPU has no VMX";
-	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
-	if ((fc & FEATURE_CONTROL_LOCKED) && !(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX))
-		return "VMX is disabled by the firmware (IA32_FEATURE_CONTROL locked with VMX off): enable "
-		       "Intel Virtualization Technology in the firmware setup";
+	struct virt_firmware_verdict fw = vmx_feature_control_verdict(rdmsr(MSR_IA32_FEATURE_CONTROL));
+	if (fw.error)
+		return fw.error;
+	if (fw.write)
+		pr_info("vmx: the firmware left IA32_FEATURE_CONTROL unlocked: hv enables VMX and locks it");
 	vmx_caps.revision = (uint32_t)rdmsr(MSR_IA32_VMX_BASIC) & 0x7fffffff;
 	vmx_caps.cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
 	vmx_caps.cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
@@ -91,10 +91,15 @@ const char *vmx_probe(void)
 
 bool vmx_cpu_init(void)
 {
-	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	/* Each CPU has its own copy of the MSR; VMXON would #GP on one the firmware left disabled. */
+	struct virt_firmware_verdict fw = vmx_feature_control_verdict(rdmsr(MSR_IA32_FEATURE_CONTROL));
 
-	if (!(fc & FEATURE_CONTROL_LOCKED))
-		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+	if (fw.error) {
+		pr_err("vmx: %s", fw.error);
+		return false;
+	}
+	if (fw.write)
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fw.value);
 	/* XSETBV exits are completed on the host, which needs CR4.OSXSAVE for the instruction. */
 	if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
 		write_cr4(read_cr4() | CR4_OSXSAVE);

@@ -28,6 +28,7 @@
 #define EPT_QUAL_WRITE (1u << 1)
 #define EPT_QUAL_FETCH (1u << 2)
 #define EPT_QUAL_GLA_VALID (1u << 7)
+#define EPT_QUAL_GLA_TRANSLATED (1u << 8) /* with GLA_VALID: the access itself, not a guest table's */
 
 #define INTR_INFO_TYPE(i) (((i) >> 8) & 7)
 #define INTR_TYPE_NMI 2
@@ -148,6 +149,7 @@ static void vmx_decode_ept_violation(struct vcpu *v, struct vm_exit *exit)
 	exit->u.paging.write = (q & EPT_QUAL_WRITE) != 0;
 	exit->u.paging.fetch = (q & EPT_QUAL_FETCH) != 0;
 	exit->u.paging.gla_valid = (q & EPT_QUAL_GLA_VALID) != 0;
+	exit->u.paging.final = exit->u.paging.gla_valid && (q & EPT_QUAL_GLA_TRANSLATED);
 	exit->u.paging.gla = exit->u.paging.gla_valid ? vmread(VMCS_GUEST_LINEAR_ADDRESS) : 0;
 }
 

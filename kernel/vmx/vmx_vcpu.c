@@ -230,6 +230,8 @@ uint64_t vmx_get_reg(void *vcpui, enum vm_reg reg)
 		return vmread(VMCS_GUEST_PDPTE0 + 2 * (reg - VM_REG_PDPTE0));
 	case VM_REG_INTR_SHADOW:
 		return vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS) ? 1 : 0;
+	case VM_REG_NMI_BLOCKED: /* with virtual NMIs, an entry injecting an NMI here fails (26.3.1.5) */
+		return vmread(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI ? 1 : 0;
 	default:
 		return 0;
 	}

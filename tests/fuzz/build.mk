@@ -26,11 +26,14 @@ FUZZ_SRCS_fuzz_vlapic := kernel/vmm/vlapic.c
 FUZZ_SRCS_fuzz_vioapic := kernel/vmm/vioapic.c
 FUZZ_SRCS_fuzz_vpic := kernel/vmm/vpic.c
 FUZZ_SRCS_fuzz_vpit := kernel/vmm/vpit.c
+FUZZ_SRCS_fuzz_vfwcfg := kernel/vmm/vfwcfg.c
+FUZZ_SRCS_fuzz_loader_mb2 := kernel/vmm/loader_mb2.c kernel/vmm/loader_mb1.c kernel/vmm/memseg.c kernel/lib/fmt.c
 
 FUZZ_TARGETS := fuzz_vie fuzz_gpt
 FUZZ_TARGETS += fuzz_vhpet fuzz_vrtc
 FUZZ_TARGETS += fuzz_vlapic
 FUZZ_TARGETS += fuzz_vioapic fuzz_vpic fuzz_vpit
+FUZZ_TARGETS += fuzz_vfwcfg fuzz_loader_mb2
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
 define FUZZ_RULE

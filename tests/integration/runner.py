@@ -9,6 +9,7 @@ import concurrent.futures
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -41,6 +42,55 @@ def run(cmd, log, timeout, **kw):
     return status, time.monotonic() - start
 
 
+def run_interactive(cmd, log, timeout, sock, steps, **kw):
+    """Like run(), for QEMU with its serial line on a Unix socket (server, waiting for us): each
+    step waits for a regex (or every regex of a list, in any order) in the output after the previous
+    step's cue, then types its text. Returns (status, seconds,
+    problem); problem names the step that never saw its cue."""
+    start = time.monotonic()
+    deadline = start + timeout
+    problem = None
+    with open(log, "wb") as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kw)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:
+            try:
+                s.connect(sock)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if p.poll() is not None or time.monotonic() > deadline:
+                    p.kill()
+                    return p.wait(), time.monotonic() - start, "the serial socket never opened"
+                time.sleep(0.05)
+        text, pending, pos = b"", list(steps), 0
+        s.settimeout(0.1)
+        while p.poll() is None and time.monotonic() < deadline:
+            try:
+                data = s.recv(65536)
+                if not data:
+                    break
+                text += data
+            except socket.timeout:
+                pass
+            while pending:
+                cues = pending[0][0] if isinstance(pending[0][0], list) else [pending[0][0]]
+                seen = [re.compile(c, re.M).search(text.decode(errors="replace").replace("\r", ""), pos) for c in cues]
+                if not all(seen):
+                    break
+                pos = max(m.end() for m in seen)
+                s.sendall(pending.pop(0)[1].encode())
+        try:  # the socket closes as QEMU exits
+            status = p.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            status = "timeout"
+        s.close()
+        if pending:
+            problem = "console step never saw its cue %r" % pending[0][0]
+    return status, time.monotonic() - start, problem
+
+
 def write_vm_config(case, workdir):
     """vms.cfg for the case's VMs; returns the files to hand to hv (the config and the images)."""
     files, text = [], []
@@ -71,15 +121,30 @@ def make_boot_media(case, workdir):
         cfg = os.path.join(workdir, "vms.cfg")
         with open(cfg, "w") as f:
             f.write(case["config_text"])
-        modules += [cfg] + [os.path.join(BUILD, "guests", g) for g in case.get("guest_files", [])]
+        modules += [cfg]
+    # Test guests first, then the Linux guest's files (as tools/run.sh looks for them).
+    modules += [os.path.join(BUILD, "guests", g) if os.path.exists(os.path.join(BUILD, "guests", g))
+                else os.path.join(BUILD, "linux", g) for g in case.get("guest_files", [])]
+    if case["boot"] == "usb":
+        # The USB stick image of `make usb` (tools/mkusb.sh), made for this case alone: both
+        # firmware paths read the same hv/ folder on it.
+        img = os.path.join(workdir, "hv-usb.img")
+        subprocess.run(["bash", os.path.join(ROOT, "tools/mkusb.sh"), img, case["cmdline"]] + modules,
+                       check=True, cwd=ROOT, env=dict(os.environ, BUILD=BUILD))
+        return img
     if case["boot"] == "uefi":
         img = os.path.join(workdir, "esp.img")
+        # ESP_DIR: this build tree's loader (mkesp.sh would take build/esp otherwise).
         subprocess.run(["bash", os.path.join(ROOT, "tools/mkesp.sh"), img, case["cmdline"]] + modules,
-                       check=True, cwd=ROOT)
+                       check=True, cwd=ROOT, env=dict(os.environ, ESP_DIR=os.path.join(BUILD, "esp")))
         return img
     iso = os.path.join(workdir, "hv.iso")
-    subprocess.run(["bash", os.path.join(ROOT, "tools/mkiso.sh"), os.path.join(BUILD, "hv.elf"), iso,
-                    case["cmdline"]] + modules, check=True, cwd=ROOT)
+    # 'grub_commands' run before hv loads, standing in for what firmware leaves (an MSR's value).
+    prelude = "\n".join(case.get("grub_commands", []))
+    # 'elf': another Multiboot2 kernel than hv for GRUB to boot (a test guest's native reference).
+    elf = os.path.join(BUILD, case.get("elf", "hv.elf"))
+    subprocess.run(["bash", os.path.join(ROOT, "tools/mkiso.sh"), elf, iso,
+                    case["cmdline"]] + modules, check=True, cwd=ROOT, env=dict(os.environ, HV_GRUB_PRELUDE=prelude))
     return iso
 
 
@@ -89,7 +154,13 @@ def qemu_command(case, media, serial):
            "-display", "none", "-no-reboot", "-monitor", "none",
            "-serial", "file:" + serial,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
-    if case["boot"] == "uefi":
+    if case["boot"] == "usb":
+        # The stick on an xHCI controller, the only boot device: OVMF (firmware 'uefi') or SeaBIOS.
+        if case["firmware"] == "uefi":
+            cmd += ["-bios", OVMF]
+        cmd += ["-device", "qemu-xhci,id=xhci", "-drive", "if=none,id=stick,format=raw,file=" + media,
+                "-device", "usb-storage,bus=xhci.0,drive=stick,bootindex=0"]
+    elif case["boot"] == "uefi":
         cmd += ["-bios", OVMF, "-drive", "format=raw,file=" + media]
     else:
         cmd += ["-cdrom", media, "-boot", "d"]
@@ -102,7 +173,7 @@ def bochs_command(case, media, serial, workdir):
     with open(rc, "w") as f:
         subprocess.run(["bash", os.path.join(ROOT, "tools/bochsrc.sh"), media, str(case.get("cpus", 2)),
                         serial, os.path.join(workdir, "bochs.log"), case.get("cpu", "corei7_skylake_x"),
-                        str(case.get("memory", 256))],
+                        str(case.get("memory", 256)), case.get("bios", "/usr/share/bochs/BIOS-bochs-latest")],
                        stdout=f, check=True)
     with open(dbg, "w") as f:
         f.write("c\nquit\n")
@@ -157,19 +228,30 @@ def run_boot_case(case):
     workdir = os.path.join(BUILD, "test", case["name"])
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
+    if "prepare" in case:  # makes the case's own files (broken images) in its workdir
+        case["prepare"](BUILD, workdir)
     media = make_boot_media(case, workdir)
     serial = os.path.join(workdir, "serial.log")
     open(serial, "w").close()
     emulator = case["emulator"]
-    if emulator == "qemu":
+    problem = None
+    if case.get("console"):
+        # The runner types on the serial line: QEMU serves it on a socket and logs what it sends.
+        sock = os.path.join(workdir, "serial.sock")
         cmd = qemu_command(case, media, serial)
+        cmd[cmd.index("file:" + serial)] = "chardev:ser0"
+        cmd += ["-chardev", "socket,id=ser0,path=%s,server=on,wait=on,logfile=%s" % (sock, serial)]
+        status, seconds, problem = run_interactive(cmd, os.path.join(workdir, "emulator.log"),
+                                                   case.get("timeout", 90), sock, case["console"], cwd=workdir)
+    elif emulator == "qemu":
+        cmd = qemu_command(case, media, serial)
+        status, seconds = run(cmd, os.path.join(workdir, "emulator.log"), case.get("timeout", 90), cwd=workdir)
     else:
         cmd = bochs_command(case, media, serial, workdir)
-    status, seconds = run(cmd, os.path.join(workdir, "emulator.log"), case.get("timeout", 90), cwd=workdir)
+        status, seconds = run(cmd, os.path.join(workdir, "emulator.log"), case.get("timeout", 90), cwd=workdir)
     with open(serial, errors="replace") as f:
         text = f.read().replace("\r", "")
     want = EXIT_CODES[emulator][case.get("result", "pass")]
-    problem = None
     if status != want:
         problem = "emulator exit %s, expected %s (%s)" % (status, want, case.get("result", "pass"))
     problem = check_serial(case, text) or problem

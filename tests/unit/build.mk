@@ -15,6 +15,8 @@ UNIT_SRCS_test_acpi := kernel/acpi.c kernel/lib/fmt.c
 UNIT_SRCS_test_gpt := kernel/vmm/gpt.c
 UNIT_SRCS_test_vie := kernel/vmm/vie.c
 UNIT_SRCS_test_config := kernel/config.c kernel/lib/fmt.c tests/unit/compat.c
+UNIT_SRCS_test_config_check := kernel/config_check.c kernel/config.c kernel/pmm.c kernel/lib/fmt.c tests/unit/compat.c
+UNIT_SRCS_test_virt_firmware := kernel/virt_firmware.c
 UNIT_SRCS_test_options := kernel/cmdline.c kernel/lib/fmt.c
 UNIT_SRCS_test_pmm := kernel/pmm.c
 UNIT_SRCS_test_exception := kernel/vmm/exception.c
@@ -23,9 +25,14 @@ UNIT_SRCS_test_loader_mb1 := kernel/vmm/loader_mb1.c kernel/vmm/memseg.c
 UNIT_SRCS_test_vhpet := kernel/vmm/vhpet.c
 UNIT_SRCS_test_vrtc := kernel/vmm/vrtc.c
 UNIT_SRCS_test_vpmtmr := kernel/vmm/vpmtmr.c
+UNIT_SRCS_test_vfwcfg := kernel/vmm/vfwcfg.c
 # test_loader_mb1 also loads a real test guest (Multiboot ELF32) built by `make guests`
 $(UNIT_DIR)/test_loader_mb1: $(BUILD)/guests/cpuid.elf
 $(UNIT_DIR)/test_loader_mb1: UNIT_CFLAGS += -DGUEST_ELF='"$(BUILD)/guests/cpuid.elf"'
+# test_loader_mb2 loads the Multiboot2 test guest built by `make guests`, and hv.elf when it is built
+UNIT_SRCS_test_loader_mb2 := kernel/vmm/loader_mb2.c kernel/vmm/loader_mb1.c kernel/vmm/memseg.c kernel/lib/fmt.c
+$(UNIT_DIR)/test_loader_mb2: $(BUILD)/guests/mb2.elf
+$(UNIT_DIR)/test_loader_mb2: UNIT_CFLAGS += -DGUEST_ELF='"$(BUILD)/guests/mb2.elf"' -DHV_ELF='"$(BUILD)/hv.elf"'
 UNIT_SRCS_test_vlapic := kernel/vmm/vlapic.c
 UNIT_SRCS_test_vioapic := kernel/vmm/vioapic.c
 UNIT_SRCS_test_vpic := kernel/vmm/vpic.c
@@ -38,8 +45,9 @@ UNIT_SRCS_test_vacpi := kernel/vmm/vacpi.c kernel/acpi.c kernel/lib/fmt.c
 
 UNIT_TESTS := test_fmt test_acpi
 UNIT_TESTS += test_gpt test_vie
-UNIT_TESTS += test_config test_options test_pmm test_exception test_vuart test_loader_mb1
-UNIT_TESTS += test_vhpet test_vrtc test_vpmtmr
+UNIT_TESTS += test_config test_options test_pmm test_exception test_vuart test_loader_mb1 test_loader_mb2
+UNIT_TESTS += test_config_check test_virt_firmware
+UNIT_TESTS += test_vhpet test_vrtc test_vpmtmr test_vfwcfg
 UNIT_TESTS += test_vlapic
 UNIT_TESTS += test_vioapic test_vpic test_vpit
 UNIT_TESTS += test_loader_linux

@@ -219,12 +219,21 @@ static uint32_t default_map(struct linux_e820 *map)
 	return linux_e820_default(&vm, map, LINUX_E820_MAX);
 }
 
+/* The loader with the file names of a VM's configuration: vmlinuz and initrd.img. */
+static const char *load_bytes(struct vm *v, const uint8_t *image, uint64_t size, const char *cmdline,
+			      const uint8_t *initrd, uint64_t initrd_size, const struct linux_e820 *map, uint32_t n,
+			      uint64_t rsdp)
+{
+	struct linux_file k = { image, size, "vmlinuz" }, i = { initrd, initrd_size, "initrd.img" };
+	return linux_load(v, &k, initrd_size ? &i : NULL, cmdline, map, n, rsdp);
+}
+
 static const char *load(const struct image *im, const char *cmdline, const uint8_t *initrd, uint64_t initrd_size)
 {
 	struct linux_e820 map[LINUX_E820_MAX];
 	uint32_t n = default_map(map);
 	vm.vcpus[0].boot.valid = false;
-	return linux_load(&vm, im->data, im->size, cmdline, initrd, initrd_size, map, n, 0xf0000);
+	return load_bytes(&vm, im->data, im->size, cmdline, initrd, initrd_size, map, n, 0xf0000);
 }
 
 static void expect_error(const char *err, const char *want)
@@ -438,7 +447,7 @@ static void test_valid(void **state)
 	struct linux_e820 map[LINUX_E820_MAX];
 	uint32_t n = default_map(map);
 
-	assert_null(linux_load(&vm, im.data, im.size, cmdline, initrd, initrd_size, map, n, 0xf0000));
+	assert_null(load_bytes(&vm, im.data, im.size, cmdline, initrd, initrd_size, map, n, 0xf0000));
 	/* the protected-mode kernel at pref_address (aligned already) */
 	assert_memory_equal(ram + 0x1000000, im.data + im.setup_size, bz_default.kernel_size);
 	check_cpu_state(0x1000000);
@@ -502,7 +511,7 @@ static void test_e820_acpi_region(void **state)
 	uint64_t size = 2 * MIB;
 	uint8_t *initrd = make_initrd(size);
 	memset(ram + vm.acpi_base, 0xac, 64 * KIB); /* the tables */
-	assert_null(linux_load(&vm, im.data, im.size, "acpi", initrd, size, map, n, vm.acpi_rsdp));
+	assert_null(load_bytes(&vm, im.data, im.size, "acpi", initrd, size, map, n, vm.acpi_rsdp));
 	check_zero_page(&im, 0x1000000, "acpi", initrd, size, map, n, vm.acpi_rsdp);
 	assert_int_equal(g32(zp() + O_RAMDISK_IMAGE), 62 * MIB - 64 * KIB);
 	for (uint64_t i = 0; i < 64 * KIB; i++)
@@ -527,7 +536,7 @@ static void test_caller_map(void **state)
 		{ 0xfec00000, 0x1000, LINUX_E820_RESERVED },
 	};
 
-	assert_null(linux_load(&vm, im.data, im.size, "", initrd, initrd_size, map, 6, 0));
+	assert_null(load_bytes(&vm, im.data, im.size, "", initrd, initrd_size, map, 6, 0));
 	check_zero_page(&im, 0x1000000, "", initrd, initrd_size, map, 6, 0);
 	assert_int_equal(g32(zp() + O_RAMDISK_IMAGE), 59 * MIB);
 	/* 128 entries fit; 0 or 129 do not */
@@ -535,12 +544,12 @@ static void test_caller_map(void **state)
 	for (uint32_t i = 0; i <= LINUX_E820_MAX; i++)
 		big[i] = (struct linux_e820){ i < 2 ? (i ? MIB : 0) : 64 * MIB + i * PG, i < 2 ? (i ? 63 * MIB : 0x9f000) : PG,
 					      i < 2 ? LINUX_E820_RAM : LINUX_E820_RESERVED };
-	assert_null(linux_load(&vm, im.data, im.size, "", NULL, 0, big, LINUX_E820_MAX, 0));
+	assert_null(load_bytes(&vm, im.data, im.size, "", NULL, 0, big, LINUX_E820_MAX, 0));
 	assert_int_equal(g8(zp() + O_E820_ENTRIES), LINUX_E820_MAX);
 	assert_memory_equal(ram + zp() + O_E820_TABLE, big, LINUX_E820_MAX * 20);
 	vm.vcpus[0].boot.valid = false;
-	expect_error(linux_load(&vm, im.data, im.size, "", NULL, 0, big, LINUX_E820_MAX + 1, 0), "memory map");
-	expect_error(linux_load(&vm, im.data, im.size, "", NULL, 0, big, 0, 0), "memory map");
+	expect_error(load_bytes(&vm, im.data, im.size, "", NULL, 0, big, LINUX_E820_MAX + 1, 0), "memory map");
+	expect_error(load_bytes(&vm, im.data, im.size, "", NULL, 0, big, 0, 0), "memory map");
 	/* the kernel's range must be RAM in the map, not just in the VM */
 	const struct linux_e820 holed[] = {
 		{ 0, 0x9fc00, LINUX_E820_RAM },
@@ -548,7 +557,7 @@ static void test_caller_map(void **state)
 		{ 18 * MIB, MIB, LINUX_E820_RESERVED },
 		{ 19 * MIB, 45 * MIB, LINUX_E820_RAM },
 	};
-	expect_error(linux_load(&vm, im.data, im.size, "", NULL, 0, holed, 4, 0), "give it more memory");
+	expect_error(load_bytes(&vm, im.data, im.size, "", NULL, 0, holed, 4, 0), "give it more memory");
 	free(initrd);
 	free(im.data);
 }
@@ -560,7 +569,7 @@ static void test_no_initrd_and_null_cmdline(void **state)
 	struct linux_e820 map[LINUX_E820_MAX];
 	uint32_t n = default_map(map);
 
-	assert_null(linux_load(&vm, im.data, im.size, NULL, NULL, 0, map, n, 0));
+	assert_null(load_bytes(&vm, im.data, im.size, NULL, NULL, 0, map, n, 0));
 	check_zero_page(&im, 0x1000000, "", NULL, 0, map, n, 0);
 	check_cpu_state(0x1000000);
 	free(im.data);
@@ -572,17 +581,23 @@ static void test_old_protocol(void **state)
 	struct bz b = bz_default;
 	b.version = 0x0205;
 	struct image im = make_bz(&b);
-	expect_error(load(&im, "", NULL, 0), "unsupported boot protocol version 2.05 (hv needs 2.06 or later)");
+	expect_error(load(&im, "", NULL, 0),
+		     "vmlinuz: unsupported boot protocol version 2.05 (hv needs 2.12 or later, for the 64-bit entry point)");
 	free(im.data);
 	b.version = 0x0100;
 	im = make_bz(&b);
 	expect_error(load(&im, "", NULL, 0), "unsupported boot protocol version 1.00");
 	free(im.data);
 	/* 2.06-2.11 load in 32-bit mode only: no xloadflags */
-	b.version = 0x020a;
+	b.version = 0x020b;
 	im = make_bz(&b);
-	expect_error(load(&im, "", NULL, 0), "no 64-bit entry point");
-	expect_error(load(&im, "", NULL, 0), "2.10");
+	expect_error(load(&im, "", NULL, 0), "vmlinuz: unsupported boot protocol version 2.11");
+	free(im.data);
+	/* 2.12 with a setup header that ends before the fields hv reads */
+	b.version = 0x020c;
+	im = make_bz(&b);
+	im.data[O_JUMP + 1] = 0x5e; /* ends at 0x260 */
+	expect_error(load(&im, "", NULL, 0), "vmlinuz: bad bzImage header: it ends at offset 0x260, before init_size");
 	free(im.data);
 }
 
@@ -613,7 +628,7 @@ static void test_not_64bit(void **state)
 	struct bz b = bz_default;
 	b.xloadflags = 0x7e;
 	struct image im = make_bz(&b);
-	expect_error(load(&im, "", NULL, 0), "no 64-bit entry point");
+	expect_error(load(&im, "", NULL, 0), "vmlinuz: the kernel has no 64-bit entry point (XLF_KERNEL_64 clear in xloadflags)");
 	free(im.data);
 }
 
@@ -624,7 +639,7 @@ static void test_truncated(void **state)
 
 	/* every cut inside the header and the setup code, and a few inside the kernel */
 	for (uint64_t size = 0; size < im.size; size += size < im.setup_size + 64 ? 1 : 4093) {
-		const char *err = linux_load(&vm, im.data, size, "", NULL, 0, (struct linux_e820[]){ { 0, 64 * MIB, 1 } },
+		const char *err = load_bytes(&vm, im.data, size, "", NULL, 0, (struct linux_e820[]){ { 0, 64 * MIB, 1 } },
 					     1, 0);
 		if (!err)
 			print_error("a %llu-byte cut of a %llu-byte image loaded\n", (unsigned long long)size,
@@ -663,7 +678,7 @@ static void test_garbage(void **state)
 	struct image im = { junk, 100, 0 };
 	expect_error(load(&im, "", NULL, 0), "not a bzImage");
 	assert_false(linux_is_bzimage(junk, 0));
-	expect_error(linux_load(&vm, NULL, 0, "", NULL, 0, (struct linux_e820[]){ { 0, 64 * MIB, 1 } }, 1, 0),
+	expect_error(load_bytes(&vm, NULL, 0, "", NULL, 0, (struct linux_e820[]){ { 0, 64 * MIB, 1 } }, 1, 0),
 		     "not a bzImage");
 	free(junk);
 }
@@ -706,8 +721,9 @@ static void test_initrd_too_large(void **state)
 	struct image im = make_bz(&bz_default);
 	uint64_t size = 45 * MIB; /* 44 MiB above the kernel, 15 below */
 	uint8_t *initrd = make_initrd(size);
-	expect_error(load(&im, "", initrd, size), "initrd (45 MiB) larger than the VM's free memory");
-	expect_error(load(&im, "", initrd, 5 * GIB), "initrd (5120 MiB) larger than the VM's free memory");
+	expect_error(load(&im, "", initrd, size),
+		     "initrd.img: initrd of 45 MiB is larger than the VM's free memory (64 MiB VM, the kernel takes 4 MiB)");
+	expect_error(load(&im, "", initrd, 5 * GIB), "initrd.img: initrd of 5120 MiB is larger than the VM's free memory");
 	/* 44 MiB still fits above the kernel */
 	assert_null(load(&im, "", initrd, 44 * MIB));
 	assert_int_equal(g32(zp() + O_RAMDISK_IMAGE), 20 * MIB);
@@ -839,7 +855,7 @@ static void test_kernel_does_not_fit(void **state)
 	vm.memsegs[0] = (struct vm_memseg){ .gpa = MIB, .len = 63 * MIB, .hva = ram };
 	im = make_bz(&bz_default);
 	const struct linux_e820 map[] = { { MIB, 63 * MIB, LINUX_E820_RAM } };
-	expect_error(linux_load(&vm, im.data, im.size, "", NULL, 0, map, 1, 0), "below 64 KiB");
+	expect_error(load_bytes(&vm, im.data, im.size, "", NULL, 0, map, 1, 0), "below 64 KiB");
 	free(im.data);
 }
 
@@ -887,7 +903,7 @@ static void test_debian_kernel(void **state)
 	uint32_t n = default_map(map);
 
 	assert_true(linux_is_bzimage(kernel, ksize));
-	const char *err = linux_load(&vm, kernel, ksize, cmdline, initrd, isize, map, n, 0xf0000);
+	const char *err = load_bytes(&vm, kernel, ksize, cmdline, initrd, isize, map, n, 0xf0000);
 	if (err)
 		print_error("%s: %s\n", kpath, err);
 	assert_null(err);
@@ -915,13 +931,13 @@ static void test_debian_kernel(void **state)
 	/* a 64 MiB VM is too small for its init_size at 16 MiB: a clear message, not a crash */
 	make_vm(64 * MIB);
 	n = default_map(map);
-	err = linux_load(&vm, kernel, ksize, cmdline, initrd, isize, map, n, 0xf0000);
+	err = load_bytes(&vm, kernel, ksize, cmdline, initrd, isize, map, n, 0xf0000);
 	assert_non_null(err);
 	print_message("in a 64 MiB VM: %s\n", err);
 	/* and cut to half, truncated */
 	make_vm(256 * MIB);
 	n = default_map(map);
-	err = linux_load(&vm, kernel, ksize / 2, cmdline, initrd, isize, map, n, 0xf0000);
+	err = load_bytes(&vm, kernel, ksize / 2, cmdline, initrd, isize, map, n, 0xf0000);
 	assert_non_null(err);
 	assert_non_null(strstr(err, "truncated"));
 	free(initrd);

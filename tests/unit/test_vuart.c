@@ -1,8 +1,9 @@
 /*
  * Unit tests of kernel/vmm/vuart.c, the guest's 16550: transmit into lines (CR dropped, non-printables
  * shown as '.', the line-length limit, flush), the divisor latches behind LCR.DLAB, IER/MCR masking,
- * the fixed LSR/IIR/MSR values, loopback, the scratch register and 16/32-bit accesses reaching
- * consecutive registers. Register values are from the PC16550D data sheet.
+ * the fixed LSR/IIR/MSR values, loopback, the receive FIFO (order, data-ready, its interrupt ahead of
+ * THRE, overrun, FCR clear), the scratch register and 16/32-bit accesses reaching consecutive
+ * registers. Register values are from the PC16550D data sheet.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -319,6 +320,62 @@ static void test_interrupt_line(void **state)
 	assert_int_equal(irq_changes, 4);
 }
 
+/* Received bytes come out of RBR in order, with LSR.DR set while any are left. */
+static void test_receive_fifo(void **state)
+{
+	(void)state;
+	assert_int_equal(vuart_receive(&u, "abc", 3), 3);
+	assert_int_equal(inb_(LSR), 0x61);
+	assert_int_equal(inb_(THR), 'a');
+	assert_int_equal(inb_(THR), 'b');
+	assert_int_equal(inb_(THR), 'c');
+	assert_int_equal(inb_(LSR), 0x60);
+	assert_int_equal(inb_(THR), 'c'); /* empty: RBR keeps the last byte */
+}
+
+/* The received-data interrupt outranks THRE (PC16550D table 4) and ends when the FIFO is empty. */
+static void test_receive_interrupt(void **state)
+{
+	(void)state;
+	irq_changes = 0;
+	vuart_connect_irq(&u, record_irq, NULL);
+	outb_(MCR, 0x08);
+	outb_(IER, 0x03);
+	assert_int_equal(vuart_receive(&u, "xy", 2), 2);
+	assert_true(irq_level);
+	assert_int_equal(inb_(IIR), 0xc4);
+	inb_(THR);
+	assert_int_equal(inb_(IIR), 0xc4);
+	inb_(THR);
+	assert_int_equal(inb_(IIR), 0xc2); /* then the transmitter's */
+	assert_int_equal(inb_(IIR), 0xc1);
+	assert_false(irq_level);
+}
+
+/* A 17th byte is an overrun: dropped, LSR.OE set until LSR is read; FCR bit 1 empties the FIFO. */
+static void test_receive_overrun_and_clear(void **state)
+{
+	(void)state;
+	char buf[VUART_RX_FIFO + 4];
+	memset(buf, 'z', sizeof(buf));
+	assert_int_equal(vuart_receive(&u, buf, sizeof(buf)), VUART_RX_FIFO);
+	assert_int_equal(inb_(LSR), 0x63);
+	assert_int_equal(inb_(LSR), 0x61);
+	outb_(IIR, 0x03); /* FCR: enable FIFOs, clear the receiver */
+	assert_int_equal(inb_(LSR), 0x60);
+	assert_int_equal(vuart_receive(&u, "q", 1), 1);
+	assert_int_equal(inb_(THR), 'q');
+}
+
+/* In loopback the receiver hears only the transmitter, not the line. */
+static void test_receive_in_loopback(void **state)
+{
+	(void)state;
+	outb_(MCR, 0x10);
+	assert_int_equal(vuart_receive(&u, "a", 1), 0);
+	assert_int_equal(inb_(LSR) & 1, 0);
+}
+
 static void test_loopback(void **state)
 {
 	(void)state;
@@ -331,9 +388,11 @@ static void test_loopback(void **state)
 	assert_int_equal(inb_(MSR), 0x00);
 	outb_(MCR, 0x1f);
 	assert_int_equal(inb_(MSR), 0xf0);
-	/* the last byte sent is received back, once */
-	assert_int_equal(inb_(LSR) & 1, 1);
-	assert_int_equal(inb_(THR), '\n');
+	/* what was sent is received back, once, through the FIFO */
+	for (const char *s = "hidden\n"; *s; s++) {
+		assert_int_equal(inb_(LSR) & 1, 1);
+		assert_int_equal(inb_(THR), *s);
+	}
 	assert_int_equal(inb_(LSR) & 1, 0);
 	/* leaving loopback: the pending partial line is intact */
 	outb_(MCR, 0x03);
@@ -507,6 +566,10 @@ int main(void)
 		cmocka_unit_test_setup(test_interrupt_line, setup),
 		cmocka_unit_test_setup(test_read_only_registers, setup),
 		cmocka_unit_test_setup(test_loopback, setup),
+		cmocka_unit_test_setup(test_receive_fifo, setup),
+		cmocka_unit_test_setup(test_receive_interrupt, setup),
+		cmocka_unit_test_setup(test_receive_overrun_and_clear, setup),
+		cmocka_unit_test_setup(test_receive_in_loopback, setup),
 		cmocka_unit_test_setup(test_scratch, setup),
 		cmocka_unit_test_setup(test_port_decoding, setup),
 		cmocka_unit_test_setup(test_wide_accesses, setup),
