@@ -3,6 +3,7 @@
 #include <hv/apic.h>
 #include <hv/config.h>
 #include <hv/console.h>
+#include <hv/fmt.h>
 #include <hv/loader.h>
 #include <hv/loader_linux.h>
 #include <hv/mm.h>
@@ -113,6 +114,17 @@ static const char *vm_load_mb2(struct vm *vm, const struct vm_config *vc, const 
 	return mb2_load(vm, image, size, vc->cmdline, mods, vc->module_count, map, n, vm->acpi_rsdp);
 }
 
+/* A loader's complaint, prefixed with the file it is about (VMs start one after another). */
+static const char *named(const char *file, const char *err)
+{
+	static char msg[192];
+
+	if (!err)
+		return NULL;
+	fmt_snprintf(msg, sizeof(msg), "%s: %s", file, err);
+	return msg;
+}
+
 static const char *vm_load(struct vm *vm, const struct vm_config *vc, const struct boot_info *bi)
 {
 	struct loader_module mods[CONFIG_MAX_MODULES];
@@ -128,10 +140,10 @@ static const char *vm_load(struct vm *vm, const struct vm_config *vc, const stru
 	}
 	const uint8_t *image = phys_to_virt(k->base);
 	if (linux_is_bzimage(image, k->size))
-		return vm_load_linux(vm, vc, image, k->size, mods);
+		return vm_load_linux(vm, vc, image, k->size, mods); /* its messages name the file */
 	if (mb2_has_header(image, k->size))
-		return vm_load_mb2(vm, vc, image, k->size, mods);
-	return mb1_load(vm, image, k->size, vc->cmdline, mods, vc->module_count);
+		return named(vc->kernel, vm_load_mb2(vm, vc, image, k->size, mods));
+	return named(vc->kernel, mb1_load(vm, image, k->size, vc->cmdline, mods, vc->module_count));
 }
 
 /* A refused VM leaves the CPUs of its first n vcpus to the VMs after it. */

@@ -402,7 +402,7 @@ CASES += [
                          r"vmlinuz-truncated: truncated bzImage: the header says \d+ KiB of kernel, "
                          r"the file holds \d+ KiB"),
     linux_bad_image_case("garbage", _garbage_kernel, {"kernel": "garbage.bin"},
-                         r"no Multiboot header in the first 8 KiB \(not a Multiboot kernel\)"),
+                         r"garbage\.bin: no Multiboot header in the first 8 KiB \(not a Multiboot kernel\)"),
     linux_bad_image_case("old-protocol", _old_protocol_kernel, {"kernel": "vmlinuz-2.05"},
                          r"vmlinuz-2\.05: unsupported boot protocol version 2\.05 \(hv needs 2\.12 or later, "
                          r"for the 64-bit entry point\)"),
@@ -443,7 +443,7 @@ def mb2_hv_case(g, backend):
 CASES += [mb2_native_case(MB2_GUEST), mb2_hv_case(MB2_GUEST, "vmx"), mb2_hv_case(MB2_GUEST, "svm")]
 # A Multiboot2 kernel that requires what a VM lacks (a framebuffer) is refused with its reason.
 CASES += [config_error_case("mb2-required-framebuffer-qemu", "[vm fb]\nkernel = mb2-framebuffer.elf\n",
-                            r"^hv: config vms\.cfg line 1: vm fb: the Multiboot2 header requires a framebuffer, "
+                            r"^hv: config vms\.cfg line 1: vm fb: mb2-framebuffer\.elf: the Multiboot2 header requires a framebuffer, "
                             r"which a VM does not have$", ["mb2-framebuffer.elf"], emulator="qemu")]
 
 
