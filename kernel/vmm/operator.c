@@ -28,14 +28,19 @@ static struct {
 
 static void say(const char *s) { console_write(s, strlen(s)); }
 
-static struct vm *vm_named(const char *name)
+/* The published index of the VM called name, or vm_published_count() after saying there is none. */
+static uint32_t vm_index(const char *name)
 {
-	for (uint32_t i = 0; i < vm_published_count(); i++)
-		if (!strcmp(vm_published(i)->name, name))
-			return vm_published(i);
-	pr_info("no vm named '%s' (`list` shows them)", name);
-	return NULL;
+	uint32_t i = 0;
+
+	while (i < vm_published_count() && strcmp(vm_published(i)->name, name))
+		i++;
+	if (i == vm_published_count())
+		pr_info("no vm named '%s' (`list` shows them)", name);
+	return i;
 }
+
+static struct vm *vm_named(const char *name) { return vm_published(vm_index(name)); }
 
 static const char *vm_state(const struct vm *vm)
 {
@@ -73,14 +78,12 @@ static void cmd_stats(const char *name)
 
 static void cmd_focus(const char *name)
 {
-	for (uint32_t i = 0; i < vm_published_count(); i++) {
-		if (!strcmp(vm_published(i)->name, name)) {
-			op.focus = i;
-			pr_info("console input goes to vm %s", name);
-			return;
-		}
-	}
-	vm_named(name); /* says there is no such VM */
+	uint32_t i = vm_index(name);
+
+	if (i == vm_published_count())
+		return;
+	op.focus = i;
+	pr_info("console input goes to vm %s", name);
 }
 
 static void cmd_stop(const char *name)
