@@ -1,13 +1,14 @@
-/* Device access and interrupt costs as the guest sees them, in TSC ticks: the median of SAMPLES
- * runs after WARMUP runs. EOI through the xAPIC page and through the x2APIC MSR (when CPUID offers
- * x2APIC), a self IPI from the ICR write to its handler and back, a LAPIC timer interrupt from the
- * initial-count write of a 1-count one-shot to its handler, and reads of the LAPIC timer's current
- * count, an IOAPIC register, the HPET main counter, the PM timer and the RTC seconds. Prints
- * `BENCH <name> <ticks>` lines and always passes. */
+/* Device access and interrupt costs as the guest sees them, in TSC ticks: the median of
+ * MEDIAN_SAMPLES runs after MEDIAN_WARMUP runs. EOI through the xAPIC page and through the
+ * x2APIC MSR (when CPUID offers x2APIC), a self IPI from the ICR write to its handler and back,
+ * a LAPIC timer interrupt from the initial-count write of a 1-count one-shot to its handler,
+ * and reads of the LAPIC timer's current count, an IOAPIC register, the HPET main counter, the
+ * PM timer and the RTC seconds. Prints `BENCH <name> <ticks>` lines and always passes. */
 #include "cpu.h"
 #include "guest.h"
 #include "hpet.h"
 #include "io.h"
+#include "median.h"
 #include "ioapic.h"
 #include "lapic.h"
 #include "msr.h"
@@ -15,8 +16,6 @@
 #include "timing.h"
 #include "trap.h"
 
-#define WARMUP 8
-#define SAMPLES 64
 #define VEC_IPI 0x50
 #define VEC_TIMER 0x51
 #define VEC_SPURIOUS 0xff
@@ -97,29 +96,13 @@ static uint32_t sample_timer(void)
 	return handled == before ? 0 : (uint32_t)(handler_tsc - start);
 }
 
-static uint32_t median(uint32_t (*sample)(void))
-{
-	uint32_t v[SAMPLES];
-
-	for (int i = 0; i < WARMUP; i++)
-		sample();
-	for (int i = 0; i < SAMPLES; i++) {
-		uint32_t x = sample();
-		int j = i;
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-	return v[SAMPLES / 2];
-}
-
 static void bench_lapic(const char *suffix)
 {
-	printf("BENCH self-ipi%s %u\n", suffix, median(sample_self_ipi));
-	printf("BENCH self-ipi-return%s %u\n", suffix, median(sample_self_ipi_return));
+	printf("BENCH self-ipi%s %u\n", suffix, median_of(sample_self_ipi));
+	printf("BENCH self-ipi-return%s %u\n", suffix, median_of(sample_self_ipi_return));
 	lapic_write(LAPIC_TIMER_DCR, DCR_DIV1);
 	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_TIMER_ONESHOT);
-	printf("BENCH timer-irq%s %u\n", suffix, median(sample_timer));
+	printf("BENCH timer-irq%s %u\n", suffix, median_of(sample_timer));
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 }
 
@@ -134,18 +117,18 @@ void test_main(void)
 	*(volatile uint8_t *)ioapic_mmio(IOAPIC_IOREGSEL) = IOAPIC_REG_VER;
 	printf("bench-devices: tsc %llu kHz\n", tsc_per_ms());
 
-	printf("BENCH rdtsc %u\n", median(sample_rdtsc));
-	printf("BENCH eoi-mmio %u\n", median(sample_eoi_mmio));
-	printf("BENCH tpr-read-mmio %u\n", median(sample_tpr_read));
-	printf("BENCH ioapic-read %u\n", median(sample_ioapic_read));
-	printf("BENCH hpet-read %u\n", median(sample_hpet_read));
-	printf("BENCH pmtimer-read %u\n", median(sample_pmtmr_read));
-	printf("BENCH rtc-read %u\n", median(sample_rtc_read));
+	printf("BENCH rdtsc %u\n", median_of(sample_rdtsc));
+	printf("BENCH eoi-mmio %u\n", median_of(sample_eoi_mmio));
+	printf("BENCH tpr-read-mmio %u\n", median_of(sample_tpr_read));
+	printf("BENCH ioapic-read %u\n", median_of(sample_ioapic_read));
+	printf("BENCH hpet-read %u\n", median_of(sample_hpet_read));
+	printf("BENCH pmtimer-read %u\n", median_of(sample_pmtmr_read));
+	printf("BENCH rtc-read %u\n", median_of(sample_rtc_read));
 	bench_lapic("");
 	if (cpuid(1, 0).ecx & CPUID_1_ECX_X2APIC) {
 		lapic_enter_x2apic();
 		x2 = true;
-		printf("BENCH eoi-x2apic %u\n", median(sample_eoi_msr));
+		printf("BENCH eoi-x2apic %u\n", median_of(sample_eoi_msr));
 		bench_lapic("-x2apic");
 	} else {
 		printf("bench-devices: no x2APIC, x2APIC figures skipped\n");

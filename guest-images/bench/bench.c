@@ -1,14 +1,13 @@
-/* Exit costs as the guest sees them, in TSC ticks: the median of SAMPLES runs after WARMUP runs of
- * an empty measurement (the RDTSC pair itself), CPUID leaf 0, an OUT and an IN on the COM1 scratch
- * register, and a calibration loop of LOOP_ITERATIONS x (dec; jnz) with no exits. Prints
- * `BENCH <name> <ticks>` lines and always passes. */
+/* Exit costs as the guest sees them, in TSC ticks: the median of MEDIAN_SAMPLES runs after
+ * MEDIAN_WARMUP runs of an empty measurement (the RDTSC pair itself), CPUID leaf 0, an OUT and
+ * an IN on the COM1 scratch register, and a calibration loop of LOOP_ITERATIONS x (dec; jnz)
+ * with no exits. Prints `BENCH <name> <ticks>` lines and always passes. */
 #include "cpu.h"
 #include "guest.h"
 #include "io.h"
+#include "median.h"
 #include "serial.h"
 
-#define WARMUP 8
-#define SAMPLES 64
 #define LOOP_ITERATIONS 1000
 
 const char guest_name[] = "bench";
@@ -27,27 +26,11 @@ DEFINE_SAMPLE(sample_out, outb(COM1_BASE + UART_SCR, 0))
 DEFINE_SAMPLE(sample_in, inb(COM1_BASE + UART_SCR))
 DEFINE_SAMPLE(sample_loop, uint32_t n = LOOP_ITERATIONS; __asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(n)))
 
-static uint32_t median(uint32_t (*sample)(void))
-{
-	uint32_t v[SAMPLES];
-
-	for (int i = 0; i < WARMUP; i++)
-		sample();
-	for (int i = 0; i < SAMPLES; i++) {
-		uint32_t x = sample();
-		int j = i;
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-	return v[SAMPLES / 2];
-}
-
 void test_main(void)
 {
-	printf("BENCH rdtsc %u\n", median(sample_rdtsc));
-	printf("BENCH cpuid %u\n", median(sample_cpuid));
-	printf("BENCH out %u\n", median(sample_out));
-	printf("BENCH in %u\n", median(sample_in));
-	printf("BENCH loop %u\n", median(sample_loop));
+	printf("BENCH rdtsc %u\n", median_of(sample_rdtsc));
+	printf("BENCH cpuid %u\n", median_of(sample_cpuid));
+	printf("BENCH out %u\n", median_of(sample_out));
+	printf("BENCH in %u\n", median_of(sample_in));
+	printf("BENCH loop %u\n", median_of(sample_loop));
 }

@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "guest.h"
 #include "lapic.h"
+#include "median.h"
 #include "pic.h"
 #include "timing.h"
 #include "trampoline.h"
@@ -129,18 +130,6 @@ static bool wait_for(volatile uint32_t *v, uint32_t target, uint32_t ms)
 	return true;
 }
 
-/* The round trip in TSC ticks, from the ICR write to the pong's handler: `make bench` reads it. */
-static void report_round_trip(uint32_t *ticks, uint32_t n)
-{
-	for (uint32_t i = 1; i < n; i++)
-		for (uint32_t j = i; j > 0 && ticks[j - 1] > ticks[j]; j--) {
-			uint32_t t = ticks[j];
-			ticks[j] = ticks[j - 1];
-			ticks[j - 1] = t;
-		}
-	printf("BENCH ipi-round-trip %u\n", ticks[n / 2]);
-}
-
 static void check_ping_pong(uint32_t ap)
 {
 	static uint32_t ticks[PINGS];
@@ -153,7 +142,8 @@ static void check_ping_pong(uint32_t ap)
 		      counts[bsp_id][VEC_PONG]);
 		ticks[i] = (uint32_t)(pong_tsc - start);
 	}
-	report_round_trip(ticks, PINGS);
+	/* The round trip in TSC ticks, from the ICR write to the pong's handler: `make bench` reads it. */
+	printf("BENCH ipi-round-trip %u\n", median_sort(ticks, PINGS));
 	delay_ms_irq(20);
 	check(counts[ap][VEC_PING] == PINGS && counts[bsp_id][VEC_PONG] == PINGS,
 	      "%u pings: the AP counted %u, the BSP %u pongs", PINGS, counts[ap][VEC_PING], counts[bsp_id][VEC_PONG]);
